@@ -1,0 +1,79 @@
+"""Exercise self-checks and claim assertions (introduced in notebook 00).
+
+Two kinds of check run in the notebooks:
+
+- ``check_exercise`` compares a learner's function with the reference solution on a few
+  inputs. If the learner has not written it yet (it returns ``None``), it says so and the
+  notebook goes on with the reference, so *Run All* always works. If the answer is wrong it
+  raises with a hint that names the likely mistake.
+- ``claim`` asserts a headline result of a notebook. CI re-runs every notebook, so if the
+  science stops reproducing, CI fails. Claims are inequalities with margins, never numbers
+  copied from one run.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import torch
+
+
+class ExerciseError(AssertionError):
+    """A learner's answer disagrees with the reference solution."""
+
+
+class ClaimError(AssertionError):
+    """A notebook's headline claim did not hold."""
+
+
+def _close(a: Any, b: Any, atol: float, rtol: float) -> bool:
+    if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
+        a_t, b_t = torch.as_tensor(a).float(), torch.as_tensor(b).float()
+        return a_t.shape == b_t.shape and torch.allclose(a_t, b_t, atol=atol, rtol=rtol)
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return abs(a - b) <= atol + rtol * abs(b)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_close(x, y, atol, rtol) for x, y in zip(a, b))
+    return a == b
+
+
+def check_exercise(
+    name: str,
+    attempt: Callable[..., Any],
+    reference: Callable[..., Any],
+    inputs: Sequence[tuple[Any, ...]],
+    hint: str = "",
+    atol: float = 1e-4,
+    rtol: float = 1e-4,
+) -> Callable[..., Any]:
+    """Check ``attempt`` against ``reference`` on each argument tuple in ``inputs``.
+
+    Returns the function the notebook should use from here on: the learner's when it passes,
+    the reference when the exercise is not attempted yet. Raises ``ExerciseError`` otherwise.
+    """
+    for args in inputs:
+        got = attempt(*args)
+        if got is None:
+            print(f"⏭  {name}: not attempted yet — the notebook continues with the reference solution.")
+            return reference
+        want = reference(*args)
+        if isinstance(want, torch.Tensor) and isinstance(got, torch.Tensor) and got.shape != want.shape:
+            raise ExerciseError(
+                f"✘ {name}: wrong shape {tuple(got.shape)}, expected {tuple(want.shape)}. "
+                "Check which axes you reduce over."
+            )
+        if not _close(got, want, atol, rtol):
+            raise ExerciseError(f"✘ {name}: your answer differs from the reference. Hint: {hint or 'recheck the definition.'}")
+    print(f"✔ {name}: correct on {len(inputs)} test case(s).")
+    return attempt
+
+
+def claim(statement: str, holds: bool, evidence: str = "") -> None:
+    """Assert a headline claim; print it with its evidence when it holds.
+
+    ``evidence`` should show the measured numbers and the bound, e.g.
+    ``f"KL {kl:.2f} < 0.5 x unigram KL {base:.2f}"``.
+    """
+    if not bool(holds):
+        raise ClaimError(f"✘ Claim failed: {statement}. Evidence: {evidence}")
+    print(f"✔ {statement}" + (f"  ({evidence})" if evidence else ""))

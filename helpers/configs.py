@@ -1,0 +1,130 @@
+"""Frozen, validated configs for models and training (introduced in notebook 00).
+
+A config is a frozen dataclass: it cannot change after it is made, and ``__post_init__``
+rejects impossible values with a message that names the field and the fix. Configs turn into
+plain dicts (``to_dict``) for checkpoint cards and back (``from_dict``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
+
+from helpers.errors import ConfigError
+
+NormType = Literal["LN", "LNPre"]
+ActFn = Literal["relu", "gelu", "gelu_new", "silu"]
+
+_C = TypeVar("_C", bound="_Config")
+
+
+class _Config:
+    """Shared ``to_dict`` / ``from_dict`` / ``replace`` for the course's configs."""
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)  # type: ignore[call-overload]
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
+
+    @classmethod
+    def from_dict(cls: type[_C], d: dict[str, Any]) -> _C:
+        names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise ConfigError(
+                f"{cls.__name__} has no field(s) {unknown}. Valid fields: {sorted(names)}."
+            )
+        kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+        return cls(**kwargs)
+
+    def replace(self: _C, **changes: Any) -> _C:
+        """A copy with some fields changed (and validated again)."""
+        return dataclasses.replace(self, **changes)  # type: ignore[type-var]
+
+
+def _positive(name: str, value: int | float) -> None:
+    if not value > 0:
+        raise ConfigError(f"{name} must be positive, got {value!r}.")
+
+
+@dataclass(frozen=True)
+class ModelConfig(_Config):
+    """A decoder-only transformer, in TransformerLens's names.
+
+    ``d_mlp=None`` makes an attention-only model. ``n_layers=0`` is the bigram model of
+    notebook 01: embedding straight into unembedding.
+    """
+
+    d_vocab: int
+    n_ctx: int
+    d_model: int = 128
+    n_layers: int = 1
+    n_heads: int = 4
+    d_head: int = 32
+    d_mlp: int | None = None
+    act_fn: ActFn = "relu"
+    normalization_type: NormType | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("d_vocab", "n_ctx", "d_model", "n_heads", "d_head"):
+            _positive(name, getattr(self, name))
+        if self.n_layers < 0:
+            raise ConfigError(f"n_layers must be 0 or more, got {self.n_layers}.")
+        if self.d_model != self.n_heads * self.d_head:
+            raise ConfigError(
+                f"d_model ({self.d_model}) must equal n_heads * d_head "
+                f"({self.n_heads} * {self.d_head} = {self.n_heads * self.d_head}). "
+                f"Fix: set d_head={self.d_model // self.n_heads} or d_model={self.n_heads * self.d_head}."
+            )
+        if self.d_mlp is not None:
+            _positive("d_mlp", self.d_mlp)
+        if self.act_fn not in ("relu", "gelu", "gelu_new", "silu"):
+            raise ConfigError(f"act_fn must be one of relu, gelu, gelu_new, silu; got {self.act_fn!r}.")
+        if self.normalization_type not in (None, "LN", "LNPre"):
+            raise ConfigError(
+                f"normalization_type must be None, 'LN' or 'LNPre'; got {self.normalization_type!r}."
+            )
+
+    @property
+    def attn_only(self) -> bool:
+        return self.d_mlp is None
+
+
+@dataclass(frozen=True)
+class TrainConfig(_Config):
+    """How to train: AdamW, optional linear warm-up, optional gradient clipping.
+
+    ``batch_size=None`` means full-batch (every row of the data at every step), which is how
+    the grokking runs train.
+    """
+
+    n_steps: int = 1000
+    lr: float = 1e-3
+    weight_decay: float = 0.01
+    betas: tuple[float, float] = (0.9, 0.99)
+    batch_size: int | None = 32
+    warmup_steps: int = 0
+    grad_clip: float | None = 1.0
+    eval_every: int = 100
+    snapshot_every: int | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        _positive("n_steps", self.n_steps)
+        _positive("lr", self.lr)
+        _positive("eval_every", self.eval_every)
+        if self.weight_decay < 0:
+            raise ConfigError(f"weight_decay must be 0 or more, got {self.weight_decay}.")
+        if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
+            raise ConfigError(f"betas must be two numbers in [0, 1), got {self.betas!r}.")
+        if self.batch_size is not None:
+            _positive("batch_size", self.batch_size)
+        if self.warmup_steps < 0 or self.warmup_steps > self.n_steps:
+            raise ConfigError(
+                f"warmup_steps must be between 0 and n_steps ({self.n_steps}), got {self.warmup_steps}."
+            )
+        if self.grad_clip is not None:
+            _positive("grad_clip", self.grad_clip)
+        if self.snapshot_every is not None:
+            _positive("snapshot_every", self.snapshot_every)

