@@ -1,0 +1,76 @@
+import pytest
+import torch
+
+from helpers import analysis, checks, heads, plots
+from helpers.errors import ShapeError
+
+
+def test_check_exercise_paths(capsys):
+    ref = lambda x: x * 2  # noqa: E731
+    assert checks.check_exercise("double", lambda x: None, ref, [(1,)]) is ref
+    assert "not attempted" in capsys.readouterr().out
+    good = lambda x: x + x  # noqa: E731
+    assert checks.check_exercise("double", good, ref, [(1,), (torch.ones(2),)]) is good
+    with pytest.raises(checks.ExerciseError, match="Hint: multiply"):
+        checks.check_exercise("double", lambda x: x + 1, ref, [(3,)], hint="multiply")
+    with pytest.raises(checks.ExerciseError, match="wrong shape"):
+        checks.check_exercise("double", lambda x: x.sum(), ref, [(torch.ones(2),)])
+
+
+def test_claim_raises_with_evidence(capsys):
+    checks.claim("one is less than two", 1 < 2, "1 < 2")
+    assert "✔ one is less than two" in capsys.readouterr().out
+    with pytest.raises(checks.ClaimError, match="Evidence: 3 > 2"):
+        checks.claim("three is less than two", 3 < 2, "3 > 2")
+
+
+def _hand_made(P: int) -> torch.Tensor:
+    T = 1 + 2 * P
+    p = torch.zeros(1, 3, T, T)
+    for i in range(T):
+        p[0, 0, i, i - P + 1 if i >= P + 1 else 0] = 1  # induction head
+        p[0, 1, i, max(i - 1, 0)] = 1  # previous-token head
+        p[0, 2, i, 0] = 1  # first-token head
+    return p
+
+
+def test_head_detectors_score_perfect_heads_exactly_one():
+    p = _hand_made(5)
+    assert heads.induction_score(p, 5).tolist() == [1.0, 0.0, 0.0]
+    assert heads.previous_token_score(p)[1] == 1.0
+    assert heads.first_token_score(p)[2] == 1.0
+    dup = torch.zeros(1, 1, 11, 11)
+    for i in range(11):
+        dup[0, 0, i, i - 5 if i >= 6 else 0] = 1
+    assert heads.duplicate_token_score(dup, 5).item() == 1.0
+    with pytest.raises(ShapeError):
+        heads.induction_score(torch.zeros(2, 3, 4), 2)
+
+
+def test_all_scores_from_a_cache():
+    p = _hand_made(4)
+    scores = heads.all_scores({"blocks.0.attn.hook_pattern": p}, n_layers=1, period=4)
+    assert scores["induction"].shape == (1, 3) and scores["induction"][0, 0] == 1.0
+
+
+def test_analysis_tools():
+    assert analysis.rank_correlation(torch.tensor([1.0, 2, 3]), torch.tensor([10.0, 20, 30])) == pytest.approx(1.0)
+    assert analysis.rank_correlation(torch.tensor([1.0, 2, 3]), torch.tensor([3.0, 2, 1])) == pytest.approx(-1.0)
+    uniform = torch.full((4,), 0.25)
+    assert analysis.entropy(uniform).item() == pytest.approx(torch.log(torch.tensor(4.0)).item())
+    assert analysis.kl_divergence(uniform.log(), uniform.log()).item() == pytest.approx(0.0)
+
+
+def test_plots_build_figures_and_circuitsvis_never_probes(monkeypatch):
+    import circuitsvis.utils.render as render
+
+    monkeypatch.setattr(render, "internet_on", lambda: pytest.fail("must not probe the network"))
+    fig = plots.imshow(torch.randn(3, 4), x=list("abcd"), y=list("xyz"), title="t")
+    assert fig.data[0].z.shape == (3, 4)
+    assert len(plots.line({"a": [1, 2], "b": [2, 3]}).data) == 2
+    pattern = torch.rand(2, 3, 3).softmax(-1)
+    assert len(plots.attention_heatmaps(pattern, list("abc")).data) == 2
+    html = plots.attention_heads(pattern, list("abc"))._repr_html_()
+    assert "unpkg.com/circuitsvis" in html and len(html) < 10_000
+    inline = plots.attention_heads(pattern, list("abc"), inline=True)._repr_html_()
+    assert len(inline) > 100_000
