@@ -22,7 +22,7 @@ course: setup
 
 test: setup
 	$(OFFLINE) $(PY) -m pytest tests notebooks --nbval-lax --nbval-current-env \
-		--nbval-sanitize-with tests/sanitize.cfg --nbval-cell-timeout=900 -q -p no:cacheprovider
+		--nbval-sanitize-with tests/sanitize.cfg --nbval-cell-timeout=900 --nbval-kernel-startup-timeout=300 -q -p no:cacheprovider
 
 unit: setup
 	$(OFFLINE) $(PY) -m pytest tests -q -p no:cacheprovider
