@@ -110,3 +110,29 @@ def load_checkpoint(
     if device is not None:
         model = model.to(device)
     return model, card
+
+
+def describe(folder: str | Path) -> str:
+    """A Markdown table of every checkpoint card in ``folder``: what it is and the command that made it."""
+    rows = ["| checkpoint | model | metrics | made by |", "|---|---|---|---|"]
+    for card_path in sorted(Path(folder).glob("*.json")):
+        try:
+            card = read_card(card_path)
+        except (CheckpointError, MissingDataError, json.JSONDecodeError):
+            continue  # other JSON files (e.g. sweep results) live here too
+        c = card["model_config"]
+        model = f"{c['n_layers']}L d_model={c['d_model']} heads={c['n_heads']} " + (
+            f"d_mlp={c['d_mlp']}" if c.get("d_mlp") else "attn-only"
+        ) + (" LN" if c.get("normalization_type") else "")
+        metrics = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in sorted(card["metrics"].items()) if not isinstance(v, (list, dict)))
+        notes = card.get("notes", "").replace("made by: ", "").replace("|", "\\|")
+        rows.append(f"| `{card_path.stem}` | {model} | {metrics} | `{notes}` |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":  # python -m helpers.checkpoints [folder]: list the checkpoints and their commands
+    import sys
+
+    from helpers.paths import data_dir
+
+    print(describe(sys.argv[1] if len(sys.argv) > 1 else data_dir() / "checkpoints"))

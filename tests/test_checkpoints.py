@@ -41,3 +41,13 @@ def test_card_from_elsewhere_is_rejected(tmp_path):
     (tmp_path / "m.json").write_text(json.dumps({"hello": 1}))
     with pytest.raises(CheckpointError, match="no 'format' field"):
         load_checkpoint(tmp_path / "m")
+
+
+def test_describe_lists_cards_with_their_command(tiny_cfg, tmp_path):
+    from helpers.checkpoints import describe
+
+    save_checkpoint(build_model(tiny_cfg), tmp_path / "m", metrics={"loss": 1.25}, notes="made by: python -m helpers.train lm --name m")
+    (tmp_path / "other.json").write_text("{}")
+    table = describe(tmp_path)
+    assert "| `m` | 2L d_model=32 heads=4 attn-only | loss=1.25 | `python -m helpers.train lm --name m` |" in table
+    assert "other" not in table
