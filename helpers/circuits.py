@@ -207,11 +207,12 @@ def repeat_losses(logits: Float[Tensor, "batch pos d_vocab"], tokens: Int[Tensor
     period = (tokens.shape[1] - 1) // 2
     if tokens.shape[1] != 2 * period + 1:
         raise ShapeError(f"tokens must be [BOS] r r with an odd length, got length {tokens.shape[1]}.")
-    loss = next_token_loss(logits, tokens)  # loss[:, j] is for token j + 1
+    loss = next_token_loss(logits.detach(), tokens)  # loss[:, j] is for token j + 1
     return float(loss[:, 1:period].mean()), float(loss[:, period + 1 :].mean())
 
 
 def icl_score(per_token_loss: Float[Tensor, "batch pos"], early: slice = slice(5, 15), late: slice = slice(95, 105)) -> float:
     """In-context-learning score (Olsson et al. 2022): loss late in the context minus loss early in it.
     Negative: the model predicts better with more context."""
+    per_token_loss = per_token_loss.detach()
     return float(per_token_loss[:, late].mean() - per_token_loss[:, early].mean())
