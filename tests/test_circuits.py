@@ -122,3 +122,28 @@ def test_repeat_losses_and_icl_score():
     loss[:, :10] = 3.0
     loss[:, 10:] = 1.0
     assert circuits.icl_score(loss, early=slice(0, 5), late=slice(15, 20)) == pytest.approx(-2.0)
+
+
+def test_repeated_rows_are_periodic_after_bos():
+    from helpers.lm import repeated_rows
+
+    rows = repeated_rows(5, 30, 50, seed=0, min_period=4, max_period=9)
+    assert rows.shape == (5, 30) and (rows[:, 0] == 0).all() and (rows[:, 1:] >= 1).all()
+    for r in rows:
+        body = r[1:]
+        period = next(p for p in range(4, 10) if torch.equal(body[p:], body[:-p]))
+        assert 4 <= period <= 9
+    assert torch.equal(rows, repeated_rows(5, 30, 50, seed=0, min_period=4, max_period=9))
+
+
+def test_track_metrics_shapes_and_ranges():
+    from helpers.lm import track_metrics
+    from helpers.tasks import repeated_random_tokens
+
+    model = build_model(ModelConfig(d_vocab=23, n_ctx=128, d_model=16, n_layers=2, n_heads=2, d_head=8))
+    probe = repeated_random_tokens(2, 6, 23, seed=0)
+    val = torch.randint(0, 23, (2, 128), generator=torch.Generator().manual_seed(0))
+    m = track_metrics(model, probe, val)
+    assert len(m["induction"]) == 2 and len(m["induction"][0]) == 2
+    assert all(0.0 <= s <= 1.0 for layer in m["induction"] for s in layer)
+    assert m["loss_repeat1"] > 0 and m["loss_repeat2"] > 0 and isinstance(m["icl_score"], float)
