@@ -9,17 +9,36 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any, Callable
 
 import torch
+from jaxtyping import Int
+from torch import Tensor
 from transformer_lens.model_bridge import TransformerBridge
 
 from helpers.checkpoints import load_checkpoint, save_checkpoint
 from helpers.configs import ModelConfig, TrainConfig
 from helpers.data import token_dataset
 from helpers.errors import ConfigError, MissingDataError
-from helpers.models import build_model
+from helpers.models import build_model, config_of
+from helpers.tasks import repeated_random_tokens
 from helpers.paths import data_dir
-from helpers.training import History, eval_lm_loss, train
+from helpers.training import History, eval_lm_loss, next_token_loss, train
+
+
+def repeated_rows(n_rows: int, n_ctx: int, d_vocab: int, seed: int = 0, min_period: int = 8, max_period: int = 48) -> Int[Tensor, "n_rows n_ctx"]:
+    """Synthetic rows ``[BOS] r r r ...`` (random tokens ``r`` of a random period), ``n_ctx`` long.
+
+    Mixed into the corpus with ``train_lm(repeat_frac=...)`` they make induction heads form in
+    fewer steps (notebook 03 says so and shows the difference).
+    """
+    gen = torch.Generator().manual_seed(seed)
+    rows = torch.zeros(n_rows, n_ctx, dtype=torch.long)
+    for i in range(n_rows):
+        period = int(torch.randint(min_period, max_period + 1, (1,), generator=gen))
+        r = torch.randint(1, d_vocab, (period,), generator=gen)
+        rows[i, 1:] = r.repeat(n_ctx // period + 1)[: n_ctx - 1]
+    return rows
 
 
 def train_lm(
@@ -28,17 +47,76 @@ def train_lm(
     vocab_size: int = 2048,
     max_val_rows: int = 128,
     progress: bool = True,
+    repeat_frac: float = 0.0,
+    on_step: Callable[[int, torch.nn.Module], None] | None = None,
 ) -> tuple[TransformerBridge, History]:
     """Train a fresh model on the corpus (course BPE, rows of ``model_cfg.n_ctx`` tokens).
 
-    Evaluates the validation loss every ``train_cfg.eval_every`` steps.
+    Evaluates the validation loss every ``train_cfg.eval_every`` steps. ``repeat_frac > 0``
+    mixes in synthetic repeated-random-token rows (``repeated_rows``) so that this fraction of
+    the training rows is synthetic; the validation rows stay pure corpus.
     """
+    if not 0.0 <= repeat_frac < 1.0:
+        raise ConfigError(f"repeat_frac must be in [0, 1), got {repeat_frac}.")
     train_rows, val_rows, tok = token_dataset(n_ctx=model_cfg.n_ctx, vocab_size=vocab_size, max_val_rows=max_val_rows, seed=train_cfg.seed)
     if tok.vocab_size != model_cfg.d_vocab:
         raise ValueError(f"model d_vocab={model_cfg.d_vocab} but the tokenizer has {tok.vocab_size} tokens; set d_vocab={tok.vocab_size}.")
+    if repeat_frac > 0:
+        n_syn = round(len(train_rows) * repeat_frac / (1 - repeat_frac))
+        train_rows = torch.cat([train_rows, repeated_rows(n_syn, model_cfg.n_ctx, model_cfg.d_vocab, seed=train_cfg.seed)])
     model = build_model(model_cfg)
-    hist = train(model, train_rows, train_cfg, eval_fn=lambda m: {"val_loss": eval_lm_loss(m, val_rows)}, progress=progress)
+    hist = train(model, train_rows, train_cfg, eval_fn=lambda m: {"val_loss": eval_lm_loss(m, val_rows)}, progress=progress, on_step=on_step)
     return model, hist
+
+
+def snapshots_path(name: str) -> Path:
+    return data_dir() / "checkpoints" / f"{name}_snapshots.safetensors"
+
+
+def lm_snapshots(name: str) -> list[tuple[int, TransformerBridge]]:
+    """The training snapshots saved with ``--snapshot-every`` as ``(step, model)`` pairs, oldest first.
+
+    They are stored in fp16 (to keep the file small) and loaded into fp32 models.
+    """
+    from safetensors.torch import load_file
+
+    model, card = lm_checkpoint(name)
+    path = snapshots_path(name)
+    if not path.exists():
+        raise MissingDataError(f"No snapshots {path}. Re-create them with the command in {checkpoint_path(name)}.json (notes).")
+    flat = load_file(str(path))
+    out = []
+    for step in card["metrics"]["snapshot_steps"]:
+        prefix = f"step{int(step)}."
+        m = build_model(config_of(model))
+        m.load_state_dict({k[len(prefix) :]: v.float() for k, v in flat.items() if k.startswith(prefix)})
+        m.eval()
+        out.append((int(step), m))
+    return out
+
+
+@torch.no_grad()
+def track_metrics(model: TransformerBridge, probe: Int[Tensor, "batch pos"], val_rows: Int[Tensor, "batch n_ctx"]) -> dict[str, Any]:
+    """Cheap in-context metrics logged during training (notebook 03's phase change).
+
+    ``probe`` is ``[BOS] r r`` repeated random tokens: the loss on each repeat and the
+    induction score of every head. ``icl_score`` is the loss late in a corpus row minus the
+    loss early in it (Olsson et al. 2022, scaled to our context: token ~100 minus token ~10).
+    """
+    from helpers.heads import induction_score
+
+    cfg = config_of(model)
+    period = (probe.shape[1] - 1) // 2
+    logits, cache = model.run_with_cache(probe)
+    loss = next_token_loss(logits, probe)  # [batch, pos-1]: position j predicts token j+1
+    out: dict[str, Any] = {
+        "loss_repeat1": float(loss[:, 1:period].mean()),
+        "loss_repeat2": float(loss[:, period + 1 :].mean()),
+        "induction": [induction_score(cache[f"blocks.{l}.attn.hook_pattern"], period).tolist() for l in range(cfg.n_layers)],
+    }
+    vloss = next_token_loss(model(val_rows), val_rows)
+    out["icl_score"] = float(vloss[:, 95:105].mean() - vloss[:, 5:15].mean())
+    return out
 
 
 def checkpoint_path(name: str) -> Path:
@@ -74,7 +152,13 @@ def cli_main(argv: list[str] | None = None) -> int:
     ap.add_argument("--weight-decay", type=float, default=0.01)
     ap.add_argument("--warmup", type=int, default=100)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--repeat-frac", type=float, default=0.0, help="fraction of training rows that are synthetic repeated random tokens")
+    ap.add_argument("--snapshot-every", type=int, default=None, help="save fp16 weight snapshots every N steps to NAME_snapshots.safetensors")
+    ap.add_argument("--track-every", type=int, default=None, help="log in-context metrics (induction scores, repeat losses) every N steps into the card")
+    ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     a = ap.parse_args(argv)
+    if a.threads:
+        torch.set_num_threads(a.threads)
     if a.d_model % a.heads:
         ap.error(f"--d-model ({a.d_model}) must be divisible by --heads ({a.heads}).")
     try:
@@ -82,10 +166,41 @@ def cli_main(argv: list[str] | None = None) -> int:
     except ConfigError as e:
         ap.error(str(e))
     torch.manual_seed(a.seed)
-    model, hist = train_lm(mcfg, tcfg, vocab_size=a.vocab_size)
+    snaps: dict[str, Tensor] = {}
+    track: dict[str, list] = {}
+    probe = repeated_random_tokens(16, 40, a.vocab_size, seed=1234)
+    val_probe = token_dataset(n_ctx=a.n_ctx, vocab_size=a.vocab_size, max_val_rows=32, seed=a.seed)[1]
+
+    def on_step(step: int, model: torch.nn.Module) -> None:
+        # ``step`` counts optimiser updates already made, minus one: the weights now are after step + 1 updates.
+        done = step + 1
+        if a.snapshot_every and done % a.snapshot_every == 0 and done < a.steps:  # the final weights are the checkpoint itself
+            snaps.update({f"step{done}.{k}": v.detach().to(torch.float16).clone() for k, v in model.state_dict().items()})
+        if a.track_every and (step == 0 or done % a.track_every == 0):
+            model.eval()
+            m = track_metrics(model, probe, val_probe)
+            model.train()
+            track.setdefault("step", []).append(done)
+            track.setdefault("train_loss", []).append(0.0)
+            for k, v in m.items():
+                track.setdefault(k, []).append(v)
+
+    model, hist = train_lm(mcfg, tcfg, vocab_size=a.vocab_size, repeat_frac=a.repeat_frac, on_step=on_step if (a.snapshot_every or a.track_every) else None)
     out = (a.out or checkpoint_path("x").parent) / a.name
     cmd = "python -m helpers.train lm " + " ".join(argv if argv is not None else [])
-    save_checkpoint(model, out, tcfg, hist.summary(), notes=f"made by: {cmd}")
+    metrics: dict[str, Any] = dict(hist.summary())
+    if track:
+        # the mean training loss over the steps since the previous log point
+        edges = [0] + track["step"]
+        track["train_loss"] = [sum(hist.train_loss[s:e]) / max(e - s, 1) for s, e in zip(edges[:-1], edges[1:])]
+        metrics["track"] = track
+    if snaps:
+        from safetensors.torch import save_file
+
+        metrics["snapshot_steps"] = sorted({int(k.split(".")[0][4:]) for k in snaps})
+        out.parent.mkdir(parents=True, exist_ok=True)
+        save_file(snaps, str(out.parent / f"{a.name}_snapshots.safetensors"))
+    save_checkpoint(model, out, tcfg, metrics, notes=f"made by: {cmd}")
     print(f"saved {out}.safetensors: {hist.summary()}")
     return 0
 

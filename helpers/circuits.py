@@ -1,0 +1,218 @@
+"""Circuits of attention-only transformers (notebooks 02 and 03).
+
+Following "A Mathematical Framework for Transformer Circuits" (Elhage et al. 2021): with no
+MLPs and no LayerNorm the logits are a sum of paths, so we can read them off the weights.
+
+- ``logit_components``: the logits split into the direct path (embeddings straight to the
+  unembedding) plus one term per head; they sum to the model's logits.
+- ``qk_circuit`` / ``ov_circuit``: the token-to-token matrices ``W_E W_QK W_E^T`` and
+  ``W_E W_OV W_U`` of a layer-0 head, kept factored (``d_vocab x d_head`` times ``d_head x d_vocab``).
+- ``copying_score``: sum of the eigenvalues over the sum of their absolute values (+1: copies).
+- ``weighted_value_norms``: ``||alpha_ij f(x_j)||``, the norm-based attention analysis of
+  Kobayashi et al. (EMNLP 2020, "Attention is Not Only a Weight").
+- ``composition_score`` and ``k_composition_scores``: how much a layer-1 head's keys read what a
+  layer-0 head writes, against ``random_composition_baseline``.
+- ``ablate_heads`` / ``patch_heads``: run the model with heads' outputs zeroed, or copied in
+  from another run (activation patching).
+- ``repeat_losses``: loss on the first and second copy of ``[BOS] r r``.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from jaxtyping import Float, Int
+from torch import Tensor
+from transformer_lens.model_bridge import TransformerBridge
+
+from helpers.errors import ShapeError
+from helpers.training import next_token_loss
+
+Head = tuple[int, int]
+
+
+def head_labels(n_layers: int, n_heads: int) -> list[str]:
+    """``["L0H0", "L0H1", ...]`` in layer-major order, the order of ``logit_components``."""
+    return [f"L{layer}H{head}" for layer in range(n_layers) for head in range(n_heads)]
+
+
+def _check_attn_only(model: TransformerBridge) -> None:
+    cfg = model.cfg
+    if not getattr(cfg, "attn_only", False) or getattr(cfg, "normalization_type", None) is not None:
+        raise ShapeError(
+            "This decomposition is exact only for attention-only models without LayerNorm "
+            "(the attn0l / attn1l / attn2l checkpoints). Build the model with d_mlp=None and normalization_type=None."
+        )
+
+
+@torch.no_grad()
+def logit_components(model: TransformerBridge, tokens: Int[Tensor, "batch pos"]) -> Float[Tensor, "component batch pos d_vocab"]:
+    """The logits as a sum: component 0 is the direct path (token + position embeddings, and the
+    attention output biases, through ``W_U``); component ``1 + layer * n_heads + head`` is that
+    head's output ``z W_O`` through ``W_U``. ``components.sum(0)`` equals the model's logits.
+    """
+    _check_attn_only(model)
+    _, cache = model.run_with_cache(tokens)
+    direct = cache["hook_embed"] + cache["hook_pos_embed"]
+    n_layers = model.cfg.n_layers
+    if n_layers:
+        direct = direct + model.b_O.sum(0)
+    parts = [direct @ model.W_U + model.b_U]
+    for layer in range(n_layers):
+        z = cache[f"blocks.{layer}.attn.hook_z"]  # [batch pos head d_head]
+        per_head = torch.einsum("bphd,hdm->hbpm", z, model.W_O[layer])
+        parts.extend(per_head @ model.W_U)
+    return torch.stack(parts)
+
+
+def direct_logit_attribution(
+    components: Float[Tensor, "component batch pos d_vocab"], tokens: Int[Tensor, "batch pos"]
+) -> Float[Tensor, "component batch pos_minus_1"]:
+    """Each component's contribution to the logit of the true next token (position ``p`` predicts ``tokens[p + 1]``)."""
+    if components.shape[1:3] != tokens.shape:
+        raise ShapeError(f"components {tuple(components.shape)} and tokens {tuple(tokens.shape)} disagree on [batch, pos].")
+    nxt = tokens[:, 1:].unsqueeze(0).unsqueeze(-1).expand(components.shape[0], -1, -1, 1)
+    return components[:, :, :-1].gather(-1, nxt).squeeze(-1)
+
+
+def qk_circuit(model: TransformerBridge, layer: int, head: int) -> tuple[Float[Tensor, "d_vocab d_head"], Float[Tensor, "d_head d_vocab"]]:
+    """The token QK circuit ``W_E W_Q W_K^T W_E^T`` as two factors (query side, key side).
+
+    Entry ``[a, b]`` of the product is the attention score of a query token ``a`` on a key token
+    ``b`` (ignoring positions); multiply the factors only for the rows you need.
+    """
+    return model.W_E @ model.W_Q[layer, head], (model.W_E @ model.W_K[layer, head]).T
+
+
+def ov_circuit(model: TransformerBridge, layer: int, head: int) -> tuple[Float[Tensor, "d_vocab d_head"], Float[Tensor, "d_head d_vocab"]]:
+    """The token OV circuit ``W_E W_V W_O W_U`` as two factors.
+
+    Row ``b`` of the product is what attending to token ``b`` adds to the logits.
+    """
+    return model.W_E @ model.W_V[layer, head], model.W_O[layer, head] @ model.W_U
+
+
+def copying_score(
+    left: Float[Tensor, "n k"], right: Float[Tensor, "k n"] | None = None
+) -> float:
+    """``sum(eigenvalues) / sum(|eigenvalues|)`` of ``left @ right`` (or of ``left`` if square and ``right`` is None).
+
+    +1 for a matrix that copies (all eigenvalues positive, e.g. the identity), -1 for one that
+    suppresses. The nonzero eigenvalues of ``A B`` equal those of ``B A``, so a factored
+    ``d_vocab x d_vocab`` circuit costs only a ``d_head x d_head`` eigendecomposition.
+    """
+    if right is None:
+        if left.shape[0] != left.shape[1]:
+            raise ShapeError(f"copying_score needs a square matrix, got {tuple(left.shape)}; pass the two factors instead.")
+        m = left
+    else:
+        if left.shape[1] != right.shape[0] or left.shape[0] != right.shape[1]:
+            raise ShapeError(f"factors {tuple(left.shape)} and {tuple(right.shape)} do not make a square product.")
+        m = right @ left if right.shape[0] < left.shape[0] else left @ right
+    eig = torch.linalg.eigvals(m.detach().double())
+    return float(eig.sum().real / eig.abs().sum())
+
+
+def weighted_value_norms(
+    pattern: Float[Tensor, "batch head q k"], v: Float[Tensor, "batch k head d_head"], W_O: Float[Tensor, "head d_head d_model"]
+) -> Float[Tensor, "batch head q k"]:
+    """``||alpha_ij f(x_j)||`` (Kobayashi et al. 2020) with ``f(x_j) = v_j W_O``, the vector that key
+    ``j`` actually adds to query ``i``'s output (``alpha_ij`` times it). The value bias is in
+    ``v`` already; ``b_O`` is shared by all keys and left out.
+    """
+    if pattern.shape[1] != v.shape[2] or pattern.shape[-1] != v.shape[1]:
+        raise ShapeError(f"pattern {tuple(pattern.shape)} and v {tuple(v.shape)} disagree on heads or key positions.")
+    fx = torch.einsum("bkhd,hdm->bhkm", v, W_O).norm(dim=-1)  # [batch head k]
+    return pattern * fx.unsqueeze(2)
+
+
+def composition_score(W_A: Float[Tensor, "d_model d_model"], W_B: Float[Tensor, "d_model d_model"]) -> float:
+    """``||W_A W_B||_F / (||W_A||_F ||W_B||_F)``, in [0, 1] (Elhage et al. 2021)."""
+    if W_A.shape[1] != W_B.shape[0]:
+        raise ShapeError(f"W_A {tuple(W_A.shape)} and W_B {tuple(W_B.shape)} cannot be multiplied.")
+    W_A, W_B = W_A.detach(), W_B.detach()
+    return float((W_A @ W_B).norm() / (W_A.norm() * W_B.norm()))
+
+
+@torch.no_grad()
+def k_composition_scores(model: TransformerBridge, earlier: int = 0, later: int = 1) -> Float[Tensor, "later_head earlier_head"]:
+    """K-composition of each head of layer ``later`` with each head of layer ``earlier``:
+    ``composition_score(W_OV[earlier, h0], W_QK[later, h1]^T)``: how much the keys of ``h1`` are
+    built from what ``h0`` writes."""
+    n = model.cfg.n_heads
+    ov = model.W_V[earlier] @ model.W_O[earlier]  # [head d_model d_model]
+    qk = model.W_Q[later] @ model.W_K[later].transpose(-1, -2)
+    return torch.tensor([[composition_score(ov[h0], qk[h1].T) for h0 in range(n)] for h1 in range(n)])
+
+
+def random_composition_baseline(d_model: int, d_head: int, n_samples: int = 200, seed: int = 0) -> Float[Tensor, " n_samples"]:
+    """Composition scores of random low-rank matrices shaped like ``W_OV`` and ``W_QK``
+    (each a product of two Gaussian ``d_model x d_head`` factors): what "no composition" looks like."""
+    gen = torch.Generator().manual_seed(seed)
+
+    def low_rank() -> Tensor:
+        return torch.randn(d_model, d_head, generator=gen) @ torch.randn(d_head, d_model, generator=gen)
+
+    return torch.tensor([composition_score(low_rank(), low_rank()) for _ in range(n_samples)])
+
+
+def _z_hook_name(layer: int) -> str:
+    return f"blocks.{layer}.attn.hook_z"
+
+
+@torch.no_grad()
+def ablate_heads(model: TransformerBridge, tokens: Int[Tensor, "batch pos"], heads: Sequence[Head]) -> Float[Tensor, "batch pos d_vocab"]:
+    """Logits with the outputs of ``heads`` (``(layer, head)`` pairs) set to zero."""
+
+    def make_hook(head: int):
+        def hook(z: Tensor, hook: object) -> Tensor:
+            z = z.clone()
+            z[:, :, head] = 0.0
+            return z
+
+        return hook
+
+    return model.run_with_hooks(tokens, fwd_hooks=[(_z_hook_name(l), make_hook(h)) for l, h in heads])
+
+
+@torch.no_grad()
+def patch_heads(
+    model: TransformerBridge,
+    tokens: Int[Tensor, "batch pos"],
+    source_cache: object,
+    heads: Sequence[Head],
+    positions: slice = slice(None),
+) -> Float[Tensor, "batch pos d_vocab"]:
+    """Logits of a run on ``tokens`` where the outputs (``hook_z``) of ``heads`` at ``positions``
+    are replaced by their values in ``source_cache`` (a cache of another run, same shape)."""
+
+    def make_hook(layer: int, head: int):
+        def hook(z: Tensor, hook: object) -> Tensor:
+            src = source_cache[_z_hook_name(layer)]  # type: ignore[index]
+            if src.shape != z.shape:
+                raise ShapeError(f"source activation {tuple(src.shape)} and this run's {tuple(z.shape)} differ; run both on equal-shaped tokens.")
+            z = z.clone()
+            z[:, positions, head] = src[:, positions, head]
+            return z
+
+        return hook
+
+    return model.run_with_hooks(tokens, fwd_hooks=[(_z_hook_name(l), make_hook(l, h)) for l, h in heads])
+
+
+def repeat_losses(logits: Float[Tensor, "batch pos d_vocab"], tokens: Int[Tensor, "batch pos"]) -> tuple[float, float]:
+    """Mean loss on predicting the first and the second copy of ``[BOS] r r`` (excluding each copy's first token,
+    which cannot be predicted from context)."""
+    period = (tokens.shape[1] - 1) // 2
+    if tokens.shape[1] != 2 * period + 1:
+        raise ShapeError(f"tokens must be [BOS] r r with an odd length, got length {tokens.shape[1]}.")
+    loss = next_token_loss(logits.detach(), tokens)  # loss[:, j] is for token j + 1
+    return float(loss[:, 1:period].mean()), float(loss[:, period + 1 :].mean())
+
+
+def icl_score(per_token_loss: Float[Tensor, "batch pos"], early: slice = slice(5, 15), late: slice = slice(95, 105)) -> float:
+    """In-context-learning score (Olsson et al. 2022): loss late in the context minus loss early in it.
+    Negative: the model predicts better with more context."""
+    per_token_loss = per_token_loss.detach()
+    return float(per_token_loss[:, late].mean() - per_token_loss[:, early].mean())

@@ -1,0 +1,224 @@
+# %% [markdown]
+# # 01 · The 0-layer transformer is a bigram table
+#
+# Take a transformer and remove every layer: the token is embedded (`W_E`) and immediately
+# unembedded (`W_U`). The prediction at a position can only depend on the token there, so the
+# best this model can learn is the **bigram** distribution `P(next token | current token)`,
+# which we can also simply count. This is the "direct path" of every deeper transformer
+# (Elhage et al. 2021): whatever the layers add, they add on top of it.
+#
+# ## You will learn
+# - to count a bigram table from the corpus, and to measure how far a model is from it (KL);
+# - that a trained 0-layer model's `W_E W_U` approximates the counted bigram log-probabilities,
+#   far better than the best context-free (unigram) prediction;
+# - to read a table two ways: "what follows this token?" and "what predicts this token?";
+# - to look at the embedding space with PCA and t-SNE.
+#
+# Runs in about two minutes on a laptop CPU (a short live training run included).
+
+# %% [setup]
+
+# %% [markdown]
+# ## 1. Count the bigrams
+#
+# *Objectives: count token pairs in the training rows; turn counts into log-probabilities.*
+#
+# The course corpus is Shakespeare, cut into rows of 128 BPE tokens that each start with
+# `<|bos|>` (id 0). A bigram is a pair of neighbouring tokens inside a row.
+#
+# ### Exercise 1 — bigram counts
+#
+# Return `counts[a, b]` = the number of times token `b` directly follows token `a` in `rows`
+# (`[batch, pos]` integer ids), as a float `[d_vocab, d_vocab]` tensor. Pairs never cross rows.
+
+# %%
+import torch
+
+from helpers import bigram, checks, data, lm, models, plots, training
+from helpers.configs import ModelConfig, TrainConfig
+
+train_rows, val_rows, tokenizer = data.token_dataset(n_ctx=128, vocab_size=2048, max_val_rows=None, seed=0)
+d_vocab = tokenizer.vocab_size
+print("training rows", tuple(train_rows.shape), "validation rows", tuple(val_rows.shape))
+
+
+def bigram_counts(rows: torch.Tensor, d_vocab: int) -> torch.Tensor:
+    """counts[a, b] = how often b directly follows a inside a row of `rows`."""
+    return None  # YOUR CODE HERE
+
+# %% [solution]
+def bigram_counts_solution(rows: torch.Tensor, d_vocab: int) -> torch.Tensor:
+    pairs = rows[:, :-1].reshape(-1) * d_vocab + rows[:, 1:].reshape(-1)  # one id per (a, b) pair
+    return torch.bincount(pairs, minlength=d_vocab * d_vocab).view(d_vocab, d_vocab).float()
+
+# %%
+bigram_counts = checks.check_exercise(
+    "bigram_counts", bigram_counts, bigram_counts_solution,
+    inputs=[(torch.tensor([[0, 1, 2, 1, 2], [0, 2, 2, 3, 3]]), 4), (train_rows[:50], d_vocab)],
+    hint="pair rows[:, :-1] with rows[:, 1:] (not across rows), and index counts as [current, next].",
+)
+counts = bigram_counts(train_rows, d_vocab)
+count_lp = bigram.bigram_log_probs(counts, alpha=0.1)  # add-0.1 smoothing: unseen pairs get a little mass
+unigram_lp = bigram.unigram_log_probs(counts, alpha=0.1)
+freq = counts.sum(1)  # how often each token occurs as the current token
+print(f"{int(counts.sum()):,} bigrams; {int((counts > 0).sum()):,} distinct pairs out of {d_vocab ** 2:,}")
+
+# %% [markdown]
+# How good are these tables as predictors? The loss of predicting the validation rows with the
+# counted bigram table, compared with the unigram table (no context at all):
+
+# %%
+def table_loss(table_lp: torch.Tensor, rows: torch.Tensor) -> float:
+    """Mean next-token loss of predicting rows[:, 1:] from rows[:, :-1] with a [d_vocab, d_vocab] log-prob table."""
+    return float(-table_lp[rows[:, :-1], rows[:, 1:]].mean())
+
+
+bigram_val = table_loss(count_lp, val_rows)
+unigram_val = table_loss(unigram_lp.expand(d_vocab, -1), val_rows)
+print(f"validation loss: unigram table {unigram_val:.2f}, counted bigram table {bigram_val:.2f} nats")
+
+# %% [markdown]
+# ## 2. Train a 0-layer transformer
+#
+# *Objectives: train `W_E` and `W_U` by gradient descent; compare `W_E W_U` with the counts.*
+#
+# A 0-layer model's logits at a token `a` are `W_E[a] W_U + W_pos[p] W_U + b_U`. We train one
+# live for 300 steps, and also load the committed checkpoint `attn0l`, the same model trained
+# for 1200 steps (the command is printed below).
+
+# %%
+cfg = ModelConfig(d_vocab=d_vocab, n_ctx=128, d_model=128, n_layers=0, n_heads=4, d_head=32, seed=0)
+live = models.build_model(cfg)
+live_hist = training.train(live, train_rows, TrainConfig(n_steps=300, batch_size=8, lr=2e-3, warmup_steps=30, eval_every=100, seed=0))
+trained, card = lm.lm_checkpoint("attn0l")
+print(card["notes"], {k: v for k, v in card["metrics"].items()})
+
+# %% [markdown]
+# ### Exercise 2 — the mean KL to the counted table
+#
+# For each current token `a`, `KL(P_count(.|a) || P_model(.|a))` measures how far the model's
+# prediction is from the counted one. Average it over current tokens, weighting each by how often
+# it occurs (`weights`, normalise them). `p_log` and `q_log` are `[d_vocab, d_vocab]` log-probs.
+
+# %%
+def mean_kl(p_log: torch.Tensor, q_log: torch.Tensor, weights: torch.Tensor) -> float:
+    """sum_a w_a KL(p(.|a) || q(.|a)) with w = weights / weights.sum(), as a float."""
+    return None  # YOUR CODE HERE
+
+# %% [solution]
+def mean_kl_solution(p_log: torch.Tensor, q_log: torch.Tensor, weights: torch.Tensor) -> float:
+    kl = (p_log.exp() * (p_log - q_log)).sum(-1)  # one KL per current token
+    return float((weights / weights.sum() * kl).sum())
+
+# %%
+model_lp = bigram.zero_layer_log_probs(trained)
+mean_kl = checks.check_exercise(
+    "mean_kl", mean_kl, mean_kl_solution,
+    inputs=[(count_lp, model_lp, freq), (count_lp[:5, :5].log_softmax(-1), count_lp[5:10, :5].log_softmax(-1), torch.ones(5))],
+    hint="KL(p || q) = sum_b p(b) (log p(b) - log q(b)): exponentiate p_log for the weights, sum over the last axis, then take the weighted mean.",
+)
+kl_model = mean_kl(count_lp, model_lp, freq)
+kl_live = mean_kl(count_lp, bigram.zero_layer_log_probs(live), freq)
+kl_unigram = mean_kl(count_lp, unigram_lp.expand(d_vocab, -1), freq)
+kl_init = mean_kl(count_lp, bigram.zero_layer_log_probs(models.build_model(cfg)), freq)
+print(f"mean KL to the counted bigrams: untrained {kl_init:.2f}, unigram {kl_unigram:.2f}, live 300 steps {kl_live:.2f}, attn0l {kl_model:.2f} nats")
+plots.line({"training loss (live run)": live_hist.train_loss}, title="0-layer model, live training", xaxis="step", yaxis="loss (nats)")
+
+# %%
+checks.claim(
+    "the trained 0-layer model's W_E W_U is far closer to the counted bigrams than the unigram baseline (KL < half)",
+    kl_model < 0.5 * kl_unigram,
+    f"KL {kl_model:.2f} vs unigram {kl_unigram:.2f} nats",
+)
+checks.claim(
+    "even 300 live steps beat the unigram baseline",
+    kl_live < kl_unigram,
+    f"KL {kl_live:.2f} vs unigram {kl_unigram:.2f} nats",
+)
+model_val = training.eval_lm_loss(trained, val_rows[:256])
+print(f"validation loss of attn0l {model_val:.2f} (counted bigram table {bigram_val:.2f}, unigram {unigram_val:.2f})")
+checks.claim(
+    "on held-out text attn0l's loss lies between the unigram and (close to) the counted bigram table",
+    model_val < unigram_val - 1.0 and model_val < bigram_val + 0.6,
+    f"attn0l {model_val:.2f}, bigram {bigram_val:.2f}, unigram {unigram_val:.2f}",
+)
+
+# %% [markdown]
+# ## 3. Read the tables
+#
+# *Objectives: list what follows a token and what precedes it, in the counts and in the model.*
+#
+# "What follows `a`?" is row `a` of the table; "what predicts `b`?" — the tokens after which `b`
+# is most likely — is column `b`.
+
+# %%
+def show(token: str, k: int = 8) -> None:
+    (i,) = tokenizer.encode(token)
+    for name, table in [("counted", count_lp), ("attn0l ", model_lp)]:
+        nxt, _ = bigram.top_next(table, i, k)
+        prv, _ = bigram.top_previous(table, i, k)
+        print(f"{name} after {token!r}: {[tokenizer.id_to_str(t) for t in nxt]}")
+        print(f"{name} {token!r} most likely after: {[tokenizer.id_to_str(t) for t in prv]}")
+
+
+for tok in [" my", "KING", " thou"]:
+    show(tok)
+    print()
+
+# %%
+common = freq.argsort(descending=True)[:25]
+labels = [repr(tokenizer.id_to_str(int(t)))[1:-1] for t in common]
+sub = torch.stack([count_lp[common][:, common], model_lp[common][:, common]])
+fig = plots.imshow(sub, x=labels, y=labels, facet_col=0, title="log P(next | current) for the 25 most common tokens: counted (left) vs attn0l (right)", zmid=None, xaxis="next", yaxis="current", height=520)
+fig
+
+# %%
+top1_agree = (count_lp[common].argmax(-1) == model_lp[common].argmax(-1)).float().mean().item()
+top5_hit = (model_lp[common].topk(5, dim=-1).indices == count_lp[common].argmax(-1, keepdim=True)).any(-1).float().mean().item()
+print(f"for the 25 most common tokens, the model's most likely next token equals the counted one for {100 * top1_agree:.0f}%;")
+print(f"the counted most likely next token is among the model's top 5 for {100 * top5_hit:.0f}%")
+
+# %% [markdown]
+# ## 4. The embedding space
+#
+# *Objectives: project `W_E` to 2-D with PCA and t-SNE; find tokens that behave alike.*
+#
+# Tokens with similar rows of the bigram table (similar continuations) need similar embeddings.
+# Hover the points: punctuation, pronouns, names and verb forms gather in neighbourhoods.
+
+# %%
+from sklearn.decomposition import PCA
+from sklearn.manifold import TSNE
+
+top = freq.argsort(descending=True)[:400]
+emb = trained.W_E[top].detach().numpy()
+names = [tokenizer.id_to_str(int(t)) for t in top]
+pca = PCA(n_components=2).fit(emb)
+xy = pca.transform(emb)
+print("PCA: explained variance of the first two components", pca.explained_variance_ratio_.round(3))
+plots.scatter(xy[:, 0], xy[:, 1], labels=names, title="W_E of the 400 most common tokens, PCA", xaxis="PC1", yaxis="PC2")
+
+# %%
+tsne = TSNE(n_components=2, perplexity=20, init="pca", random_state=0).fit_transform(emb)
+plots.scatter(tsne[:, 0], tsne[:, 1], labels=names, title="W_E of the 400 most common tokens, t-SNE", xaxis="", yaxis="")
+
+# %% [markdown]
+# ## Summary
+#
+# - A 0-layer transformer can only learn `P(next | current)`: its logits are `W_E W_U` (+ a small
+#   positional term).
+# - Trained on the corpus, its table is far closer to the counted bigram distribution than the
+#   best context-free prediction (asserted: mean KL below half the unigram's, and a short live run
+#   already beats the unigram).
+# - Its held-out loss sits between the unigram and the counted bigram table (asserted); its top
+#   next tokens for common tokens overlap with the counted ones, though a short training run does
+#   not get every ranking right.
+# - `W_E` puts tokens with similar continuations near each other.
+#
+# **Next:** [02 · one layer of attention](02_one_layer_attention.ipynb): what a single attention
+# layer adds on top of this direct path.
+#
+# ## Further reading
+# - Elhage et al., [A Mathematical Framework for Transformer Circuits](https://transformer-circuits.pub/2021/framework/index.html) (2021), "Zero-Layer Transformers".
+# - Jurafsky & Martin, [Speech and Language Processing, ch. 3: N-gram language models](https://web.stanford.edu/~jurafsky/slp3/3.pdf).
+# - van der Maaten & Hinton, [Visualizing Data using t-SNE](https://www.jmlr.org/papers/volume9/vandermaaten08a/vandermaaten08a.pdf) (2008); Wattenberg et al., [How to Use t-SNE Effectively](https://distill.pub/2016/misread-tsne/).
