@@ -109,7 +109,8 @@ checks.claim(
 # baseline: the 1- and 2-layer attention-only models have not yet learned to use their
 # attention (section 5 shows their heads are still almost uniform) and trail it. The full model's
 # MLPs store one-token statistics more cheaply and beat all of them; section 3 shows that
-# its MLP layers, not its heads, do the work.
+# its MLP layers, not its heads, do the work. The loss-by-position curves agree: they are flat,
+# so no model predicts better with more context yet.
 
 # %% [markdown]
 # ## 3. Direct logit attribution through LayerNorm
