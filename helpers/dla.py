@@ -1,0 +1,289 @@
+"""Direct logit attribution, the logit lens and neuron tools (introduced in notebook 04).
+
+The residual stream at the last layer is a *sum*: token embedding + positional embedding +
+every head's output + every attention bias + every MLP's output. The unembedding is linear,
+so each term's contribution to a logit can be read off separately, except for the final
+LayerNorm, which divides the whole sum by its standard deviation (its *scale*).
+
+We **freeze** that scale: we take the scale the final LayerNorm actually computed on this
+input (cached at ``ln_final.hook_scale``) and treat it as a constant. Centering (subtracting
+the mean over ``d_model``) is linear, so it is applied to each term exactly. With the scale
+frozen, the attributions of all terms plus the LayerNorm/unembedding biases add up *exactly*
+to the model's logit (difference) on that input; ``direct_logit_attribution`` returns them
+that way. (The alternative, *folding* LayerNorm's weight into ``W_U``, is the same algebra
+done on the weights; freezing keeps the model untouched.)
+
+For models without LayerNorm (the attention-only models of notebooks 01-03) the scale is 1
+and there is no centering, so the same functions work on them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import torch
+from jaxtyping import Float, Int
+from torch import Tensor
+
+from helpers.errors import ShapeError
+from helpers.models import config_of
+
+
+# --- final LayerNorm, frozen ---------------------------------------------------------------
+
+
+def _has_ln(model: torch.nn.Module) -> bool:
+    return config_of(model).normalization_type is not None
+
+
+def final_ln_params(model: torch.nn.Module) -> tuple[Float[Tensor, " d_model"], Float[Tensor, " d_model"]]:
+    """The final LayerNorm's weight and bias (ones and zeros for a model without LayerNorm)."""
+    d_model = config_of(model).d_model
+    if not _has_ln(model):
+        return torch.ones(d_model), torch.zeros(d_model)
+    ln = model.ln_final  # type: ignore[attr-defined]
+    return ln.weight.detach(), ln.bias.detach()
+
+
+def apply_frozen_ln(
+    stack: Float[Tensor, "... d_model"], scale: Float[Tensor, "... 1"] | None
+) -> Float[Tensor, "... d_model"]:
+    """Centre each residual term and divide by a *given* (frozen) LayerNorm scale.
+
+    ``scale=None`` means "no LayerNorm" (returns ``stack`` unchanged). Because the scale is a
+    constant, the normalised terms still add up to the normalised sum.
+    """
+    if scale is None:
+        return stack
+    return (stack - stack.mean(-1, keepdim=True)) / scale
+
+
+# --- decomposing the residual stream -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResidualStack:
+    """The final residual stream at one position, split into named terms that sum to it."""
+
+    terms: Float[Tensor, "n_terms batch d_model"]
+    labels: list[str]
+    scale: Float[Tensor, "batch 1"] | None  # the final LayerNorm's scale there (None: no LN)
+
+    def total(self) -> Float[Tensor, "batch d_model"]:
+        return self.terms.sum(0)
+
+
+Pos = int | Int[Tensor, " batch"]
+
+
+def _at(x: Tensor, pos: Pos) -> Tensor:
+    """``x[:, pos]`` for one position, or ``x[b, pos[b]]`` for one position per batch row."""
+    if isinstance(pos, int):
+        return x[:, pos]
+    if pos.dim() != 1 or pos.shape[0] != x.shape[0]:
+        raise ShapeError(f"pos must be an int or one position per batch row ({x.shape[0]}), got shape {tuple(pos.shape)}.")
+    return x[torch.arange(x.shape[0]), pos]
+
+
+def residual_stack(model: torch.nn.Module, cache: object, pos: Pos = -1) -> ResidualStack:
+    """Split the final residual stream at position ``pos`` into its additive terms.
+
+    ``pos`` is one position for every row, or a tensor with one position per batch row.
+
+    Terms, in order: ``embed``, ``pos_embed``, then for each layer ``L{l}H{h}`` (each head's
+    ``z @ W_O``), ``L{l} attn bias`` (``b_O``) and, if the model has MLPs, ``MLP{l}``.
+    """
+    cfg = config_of(model)
+    c = cache  # an ActivationCache from model.run_with_cache
+    embed = c["hook_embed"]  # type: ignore[index]
+    pos_embed = c["hook_pos_embed"].expand_as(embed)  # type: ignore[index]  # may be stored without batch
+    terms: list[Tensor] = [_at(embed, pos), _at(pos_embed, pos)]
+    labels = ["embed", "pos_embed"]
+    W_O, b_O = model.W_O.detach(), model.b_O.detach()  # type: ignore[attr-defined]
+    for layer in range(cfg.n_layers):
+        z = _at(c[f"blocks.{layer}.attn.hook_z"], pos)  # type: ignore[index]  # [batch, head, d_head]
+        heads = torch.einsum("bhd,hdm->hbm", z, W_O[layer])
+        terms.extend(heads)
+        labels.extend(f"L{layer}H{h}" for h in range(cfg.n_heads))
+        terms.append(b_O[layer].expand_as(terms[0]))
+        labels.append(f"L{layer} attn bias")
+        if not cfg.attn_only:
+            terms.append(_at(c[f"blocks.{layer}.hook_mlp_out"], pos))  # type: ignore[index]
+            labels.append(f"MLP{layer}")
+    scale = _at(c["ln_final.hook_scale"], pos) if _has_ln(model) else None  # type: ignore[index]
+    return ResidualStack(torch.stack(terms), labels, scale)
+
+
+# --- direct logit attribution ------------------------------------------------------------
+
+
+def logit_directions(
+    model: torch.nn.Module, good: Int[Tensor, " batch"], bad: Int[Tensor, " batch"] | None = None
+) -> tuple[Float[Tensor, "batch d_model"], Float[Tensor, " batch"]]:
+    """The residual direction whose dot product (after frozen LN) gives ``logit[good] - logit[bad]``.
+
+    Returns ``(direction, constant)``: the direction is ``w_ln * (W_U[:, good] - W_U[:, bad])``
+    and the constant collects what no residual term is responsible for: ``b_ln @ (W_U[:, good]
+    - W_U[:, bad]) + b_U[good] - b_U[bad]``. ``bad=None`` explains the plain logit of ``good``.
+    """
+    W_U, b_U = model.W_U.detach(), model.b_U.detach()  # type: ignore[attr-defined]
+    w, b = final_ln_params(model)
+    u = W_U[:, good].T  # [batch, d_model]
+    const = b_U[good]
+    if bad is not None:
+        if bad.shape != good.shape:
+            raise ShapeError(f"good {tuple(good.shape)} and bad {tuple(bad.shape)} must have the same shape.")
+        u = u - W_U[:, bad].T
+        const = const - b_U[bad]
+    return w * u, const + u @ b
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """Direct logit attributions of each residual term; ``per_term.sum(0) + constant`` is the logit (difference)."""
+
+    per_term: Float[Tensor, "n_terms batch"]
+    labels: list[str]
+    constant: Float[Tensor, " batch"]
+
+    def total(self) -> Float[Tensor, " batch"]:
+        return self.per_term.sum(0) + self.constant
+
+    def mean(self) -> dict[str, float]:
+        """Mean attribution per term over the batch, as ``{label: value}``."""
+        return {k: float(v) for k, v in zip(self.labels, self.per_term.mean(1))}
+
+
+def direct_logit_attribution(
+    model: torch.nn.Module,
+    cache: object,
+    good: Int[Tensor, " batch"],
+    bad: Int[Tensor, " batch"] | None = None,
+    pos: Pos = -1,
+) -> Attribution:
+    """How much each head, MLP layer and embedding writes *directly* to ``logit[good] - logit[bad]``.
+
+    The final LayerNorm's scale is frozen at its cached value, so the attributions plus the
+    constant equal the model's logit difference at ``pos`` up to float rounding.
+    """
+    stack = residual_stack(model, cache, pos)
+    if good.dim() != 1 or good.shape[0] != stack.terms.shape[1]:
+        raise ShapeError(f"good must be one token id per batch row ({stack.terms.shape[1]}), got shape {tuple(good.shape)}.")
+    direction, const = logit_directions(model, good, bad)
+    normed = apply_frozen_ln(stack.terms, stack.scale)
+    per_term = (normed * direction).sum(-1)  # [n_terms, batch]
+    return Attribution(per_term, stack.labels, const)
+
+
+# --- logit lens ----------------------------------------------------------------------------
+
+
+def resid_names(n_layers: int) -> list[str]:
+    """Hook names of the residual stream from embedding to output, in order."""
+    names = ["blocks.0.hook_resid_pre"] if n_layers else []
+    for layer in range(n_layers):
+        names += [f"blocks.{layer}.hook_resid_mid", f"blocks.{layer}.hook_resid_post"]
+    return names
+
+
+def logit_lens(
+    model: torch.nn.Module, cache: object, names: Sequence[str] | None = None
+) -> dict[str, Float[Tensor, "batch pos d_vocab"]]:
+    """Logits the model would output if the residual stream stopped at each of ``names``.
+
+    Each point goes through the *real* final LayerNorm (its own scale recomputed, as in
+    nostalgebraist's logit lens) and the unembedding. The last point gives the model's logits.
+    """
+    cfg = config_of(model)
+    names = list(names) if names is not None else resid_names(cfg.n_layers)
+    out = {}
+    for name in names:
+        x = cache[name]  # type: ignore[index]
+        if _has_ln(model):
+            x = model.ln_final(x)  # type: ignore[attr-defined]
+        out[name] = x @ model.W_U + model.b_U  # type: ignore[attr-defined]
+    return out
+
+
+# --- neurons -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Context:
+    """One place where a neuron fired: its activation, the text before it and the token itself."""
+
+    act: float
+    row: int
+    pos: int
+    before: str
+    token: str
+    after: str
+
+    def __str__(self) -> str:
+        return f"{self.act:6.2f}  {self.before!r} [{self.token!r}] {self.after!r}"
+
+
+def top_activating_contexts(
+    acts: Float[Tensor, "batch pos"],
+    tokens: Int[Tensor, "batch pos"],
+    tokenizer: object,
+    k: int = 8,
+    before: int = 8,
+    after: int = 2,
+) -> list[Context]:
+    """The ``k`` (row, position) pairs where a neuron's activation is highest, with their text."""
+    if acts.shape != tokens.shape:
+        raise ShapeError(f"acts {tuple(acts.shape)} and tokens {tuple(tokens.shape)} must have the same [batch, pos] shape.")
+    k = min(k, acts.numel())
+    vals, flat = acts.flatten().topk(k)
+    n_pos = acts.shape[1]
+    out = []
+    for v, f in zip(vals.tolist(), flat.tolist()):
+        r, p = divmod(f, n_pos)
+        row = tokens[r].tolist()
+        dec = tokenizer.decode  # type: ignore[attr-defined]
+        out.append(
+            Context(v, r, p, dec(row[max(0, p - before) : p]), tokenizer.id_to_str(row[p]), dec(row[p + 1 : p + 1 + after]))  # type: ignore[attr-defined]
+        )
+    return out
+
+
+def neuron_output_logits(model: torch.nn.Module, layer: int, neuron: int) -> Float[Tensor, " d_vocab"]:
+    """What a neuron's output direction ``W_out[layer, neuron]`` does to each logit, per unit activation.
+
+    Centred and multiplied by the final LayerNorm's weight (the frozen scale is left out, as it
+    differs per position), so it ranks tokens the neuron directly pushes up or down.
+    """
+    w_out = model.W_out[layer, neuron].detach()  # type: ignore[attr-defined]
+    w, _ = final_ln_params(model)
+    if _has_ln(model):
+        w_out = w_out - w_out.mean()
+    return (w * w_out) @ model.W_U.detach()  # type: ignore[attr-defined]
+
+
+def ablate_neuron_logits(
+    model: torch.nn.Module,
+    tokens: Int[Tensor, "batch pos"],
+    layer: int,
+    neuron: int,
+    value: float = 0.0,
+) -> tuple[Float[Tensor, "batch pos d_vocab"], Float[Tensor, "batch pos d_vocab"]]:
+    """Logits of a clean run and of a run with the neuron's activation set to ``value`` everywhere.
+
+    Returns ``(clean_logits, ablated_logits)``; their difference is the neuron's *total* effect
+    (direct, plus through later layers).
+    """
+    cfg = config_of(model)
+    if cfg.attn_only or not 0 <= layer < cfg.n_layers or not 0 <= neuron < (cfg.d_mlp or 0):
+        raise ShapeError(f"no neuron {neuron} in layer {layer}: the model has {cfg.n_layers} layers and d_mlp={cfg.d_mlp}.")
+
+    def hook(post: Tensor, hook: object) -> Tensor:
+        post = post.clone()
+        post[..., neuron] = value
+        return post
+
+    with torch.no_grad():
+        clean = model(tokens)
+        ablated = model.run_with_hooks(tokens, fwd_hooks=[(f"blocks.{layer}.mlp.hook_post", hook)])  # type: ignore[attr-defined]
+    return clean, ablated
