@@ -184,8 +184,9 @@ checks.claim(
 )
 
 # %% [markdown]
-# One review, token by token. Red pushes towards *positive*, blue towards *negative*. The
-# plotly heatmap shows the three scores; the circuitsvis view colours the review by DLA.
+# One review, token by token. The plotly heatmap shows the three scores (blue: positive
+# values; for DLA, a push towards *positive*; red: a push towards *negative*); the
+# circuitsvis view below colours the same review by DLA.
 
 # %%
 example = next(i for i in range(len(enc.val_tokens))
@@ -308,7 +309,8 @@ checks.claim(
 # python -m helpers.sweep --out data/sweeps/05_sentiment_sweep.json          # add --wandb to log to W&B
 # ```
 #
-# and the results are committed. We re-run one point live to check the file still matches
+# and the results are committed (`seconds` is wall-clock time on a busy shared machine, so
+# compare it only within the table). We re-run one point live to check the file still matches
 # the code. To log your own sweeps to Weights & Biases, pass `use_wandb=True` to
 # `sweep.run_sweep` (it needs `wandb login`, or `WANDB_MODE=offline`); wandb is never imported
 # otherwise.
