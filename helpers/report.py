@@ -134,6 +134,8 @@ def render_figure(fig: dict[str, Any], path: str | Path) -> bool:
         (ax.set_xlabel if axis == "xaxis" else ax.set_ylabel)(label)
         if a.get("type") == "log":
             (ax.set_xscale if axis == "xaxis" else ax.set_yscale)("log")
+        if isinstance(a.get("range"), list) and len(a["range"]) == 2 and a.get("type") != "log":
+            (ax.set_xlim if axis == "xaxis" else ax.set_ylim)(*a["range"])
     if any(t.get("name") for t in traces if t.get("type", "scatter") in ("scatter", "scattergl", "bar")):
         ax.legend(fontsize=7)
     ax.set_title(_title(fig)[:90], fontsize=9)
