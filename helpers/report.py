@@ -1,0 +1,208 @@
+"""The course's results in one place: ``Documentation/Report.md`` (introduced with notebook 05).
+
+    python -m helpers.report            # reads notebooks/*.ipynb, writes the report and its figures
+
+It reads every notebook's *stored* outputs (nothing is re-run): its title, the headline claims
+that ``helpers.checks.claim`` printed (lines starting with "✔", exercise checks left out),
+and its plotly figures, which it redraws as PNG images with matplotlib under
+``Documentation/figures/`` (plotly's own image export needs a browser). A notebook added later
+appears automatically: the report discovers ``notebooks/NN_*.ipynb``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+EXERCISE_LINE = re.compile(r"^✔ [\w.]+: correct on \d+ test case")
+PLOTLY_MIME = "application/vnd.plotly.v1+json"
+
+
+@dataclass
+class NotebookResults:
+    """What one executed notebook shows: title, claim lines, plotly figures (as dicts)."""
+
+    path: Path
+    title: str
+    claims: list[str] = field(default_factory=list)
+    figures: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _text(x: str | list[str]) -> str:
+    return "".join(x) if isinstance(x, list) else x
+
+
+def read_notebook(path: str | Path) -> NotebookResults:
+    """Title, claims and figures from a notebook's stored outputs."""
+    nb = json.loads(Path(path).read_text(encoding="utf-8"))
+    title = Path(path).stem
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") == "markdown":
+            m = re.search(r"^# (.+)$", _text(cell.get("source", "")), re.M)
+            if m:
+                title = m.group(1).strip()
+                break
+    res = NotebookResults(Path(path), title)
+    for cell in nb.get("cells", []):
+        for out in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
+            if out.get("output_type") == "stream" and out.get("name") == "stdout":
+                for line in _text(out.get("text", "")).splitlines():
+                    if line.startswith("✔ ") and not EXERCISE_LINE.match(line):
+                        res.claims.append(line[2:].strip())
+            fig = out.get("data", {}).get(PLOTLY_MIME)
+            if fig is not None:
+                res.figures.append(fig)
+    return res
+
+
+def decode(values: Any) -> np.ndarray | list:
+    """Plotly's JSON arrays: plain lists, or typed arrays ``{"dtype", "bdata", "shape"}``."""
+    if isinstance(values, dict) and "bdata" in values:
+        arr = np.frombuffer(base64.b64decode(values["bdata"]), dtype=np.dtype(values["dtype"]))
+        shape = values.get("shape")
+        if shape:
+            arr = arr.reshape([int(s) for s in str(shape).split(",")])
+        return arr
+    return values if values is not None else []
+
+
+def _title(fig: dict[str, Any]) -> str:
+    t = fig.get("layout", {}).get("title", "")
+    return (t.get("text", "") if isinstance(t, dict) else str(t or "")).strip()
+
+
+def render_figure(fig: dict[str, Any], path: str | Path) -> bool:
+    """Redraw a plotly figure (heatmap, scatter/line, bar, parallel coordinates) with matplotlib.
+
+    Returns False (and writes nothing) for figures with no trace it knows how to draw.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    traces = [t for t in fig.get("data", []) if t.get("type", "scatter") in ("heatmap", "scatter", "scattergl", "bar", "parcoords")]
+    if not traces:
+        return False
+    layout = fig.get("layout", {})
+    f, ax = plt.subplots(figsize=(7, 3.6), dpi=90)
+    for t in traces:
+        kind = t.get("type", "scatter")
+        if kind == "heatmap":
+            z = np.asarray(decode(t.get("z")), dtype=float)
+            finite = np.abs(z[np.isfinite(z)])
+            vmax = float(finite.max()) if finite.size else 1.0
+            im = ax.imshow(z, aspect="auto", cmap="RdBu", vmin=-vmax, vmax=vmax)
+            f.colorbar(im, ax=ax)
+            for axis, key, setter in (("x", "x", ax.set_xticks), ("y", "y", ax.set_yticks)):
+                labels = list(decode(t.get(key)))
+                if labels and len(labels) <= 40:
+                    setter(range(len(labels)), [str(s)[:12] for s in labels], rotation=90 if axis == "x" else 0, fontsize=7)
+        elif kind == "parcoords":
+            dims = t.get("dimensions", [])
+            cols = [np.asarray(decode(d.get("values")), dtype=float) for d in dims]
+            m = np.stack(cols, 1)
+            span = np.where(m.max(0) > m.min(0), m.max(0) - m.min(0), 1.0)
+            norm = (m - m.min(0)) / span
+            colour = plt.cm.viridis(norm[:, -1])
+            for row, c in zip(norm, colour):
+                ax.plot(range(len(dims)), row, color=c, alpha=0.8)
+            ax.set_xticks(range(len(dims)), [d.get("label", "") for d in dims])
+            ax.set_yticks([])
+        elif kind == "bar":
+            x, y = list(decode(t.get("x"))), list(decode(t.get("y")))
+            ax.bar([str(v) for v in x], y, label=t.get("name") or None)
+        else:
+            x, y = decode(t.get("x")), decode(t.get("y"))
+            y = list(y)
+            x = list(x) if len(x) else list(range(len(y)))
+            if x and isinstance(x[0], str):
+                ax.set_xticks(range(len(x)), x, rotation=15, fontsize=7)
+                x = list(range(len(x)))
+            style = "o" if "markers" in str(t.get("mode", "markers")) and "lines" not in str(t.get("mode", "")) else "-"
+            ax.plot(x, y, style, ms=3, label=t.get("name") or None)
+    for axis in ("xaxis", "yaxis"):
+        a = layout.get(axis, {})
+        label = a.get("title", {})
+        label = label.get("text", "") if isinstance(label, dict) else str(label or "")
+        (ax.set_xlabel if axis == "xaxis" else ax.set_ylabel)(label)
+        if a.get("type") == "log":
+            (ax.set_xscale if axis == "xaxis" else ax.set_yscale)("log")
+        if isinstance(a.get("range"), list) and len(a["range"]) == 2 and a.get("type") != "log":
+            (ax.set_xlim if axis == "xaxis" else ax.set_ylim)(*a["range"])
+    if any(t.get("name") for t in traces if t.get("type", "scatter") in ("scatter", "scattergl", "bar")):
+        ax.legend(fontsize=7)
+    ax.set_title(_title(fig)[:90], fontsize=9)
+    f.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    f.savefig(path)
+    plt.close(f)
+    return True
+
+
+def build_report(root: str | Path, max_figures: int = 4) -> str:
+    """Markdown for ``Documentation/Report.md``; figures are written under Documentation/figures/."""
+    root = Path(root)
+    try:
+        import matplotlib  # noqa: F401
+
+        can_draw = True
+    except ImportError:
+        can_draw = False
+    notebooks = sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    lines = [
+        "# Results report",
+        "",
+        "Each notebook's headline claims (asserted by `helpers.checks.claim`, so CI re-checks them on",
+        "every run) and its key figures, collected from the notebooks' stored outputs. Regenerate with",
+        "",
+        "    python -m helpers.report",
+        "",
+        "Figures are redrawn from the plotly JSON with matplotlib; the notebooks hold the interactive ones.",
+        "",
+        "| notebook | claims |",
+        "|---|---|",
+    ]
+    results = [read_notebook(p) for p in notebooks]
+    for old in (root / "Documentation" / "figures").glob("[0-9][0-9]_*.png"):  # figures of a previous run
+        old.unlink()
+    lines += [f"| [{r.path.stem}](../notebooks/{r.path.name}) | {len(r.claims)} |" for r in results]
+    for r in results:
+        lines += ["", f"## {r.title}", "", f"Notebook: [`notebooks/{r.path.name}`](../notebooks/{r.path.name})", ""]
+        lines += [f"- ✔ {c}" for c in r.claims] or ["- (no claims in the stored outputs)"]
+        drawn = 0
+        for k, fig in enumerate(r.figures):
+            if drawn >= max_figures or not can_draw:
+                break
+            name = f"{r.path.stem}_{k}.png"
+            if render_figure(fig, root / "Documentation" / "figures" / name):
+                lines += ["", f"![{_title(fig) or name}](figures/{name})"]
+                drawn += 1
+        if r.figures and not can_draw:
+            lines += ["", "(figures skipped: matplotlib is not installed)"]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    """``python -m helpers.report``: regenerate Documentation/Report.md from the notebooks."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description=main.__doc__)
+    ap.add_argument("--root", default=str(Path(__file__).resolve().parent.parent))
+    ap.add_argument("--max-figures", type=int, default=4, help="figures per notebook")
+    args = ap.parse_args()
+    root = Path(args.root)
+    out = root / "Documentation" / "Report.md"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(build_report(root, args.max_figures), encoding="utf-8")
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

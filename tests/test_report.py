@@ -1,0 +1,53 @@
+"""Tests for helpers.report: a hand-built notebook with known claims and figures."""
+
+import base64
+
+import nbformat
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+
+from helpers import report
+
+
+def make_notebook(root, name="01_demo.ipynb"):
+    nb = nbformat.v4.new_notebook()
+    nb.cells.append(nbformat.v4.new_markdown_cell("# 01 — A demo\n\ntext"))
+    code = nbformat.v4.new_code_cell("x")
+    code.outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text="✔ f: correct on 2 test case(s).\n✔ The loss falls  (3 < 5)\nother\n"),
+        nbformat.v4.new_output("stream", name="stderr", text="✔ not a claim\n"),
+        nbformat.v4.new_output("display_data", data={report.PLOTLY_MIME: go.Figure(go.Heatmap(z=np.eye(3))).to_plotly_json()}),
+        nbformat.v4.new_output("display_data", data={report.PLOTLY_MIME: {"data": [{"type": "scatter", "y": [1, 2, 3]}],
+                                                                           "layout": {"title": {"text": "a line"}}}}),
+    ]
+    nb.cells.append(code)
+    (root / "notebooks").mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, root / "notebooks" / name)
+
+
+def test_read_notebook_keeps_claims_not_exercises(tmp_path):
+    make_notebook(tmp_path)
+    r = report.read_notebook(tmp_path / "notebooks" / "01_demo.ipynb")
+    assert r.title == "01 — A demo"
+    assert r.claims == ["The loss falls  (3 < 5)"]
+    assert len(r.figures) == 2
+
+
+def test_decode_typed_arrays():
+    raw = np.arange(6, dtype="f8")
+    typed = {"dtype": "f8", "bdata": base64.b64encode(raw.tobytes()).decode(), "shape": "2, 3"}
+    assert report.decode(typed).tolist() == [[0, 1, 2], [3, 4, 5]]
+    assert report.decode([1, 2]) == [1, 2] and report.decode(None) == []
+
+
+def test_build_report_lists_every_notebook_and_draws_figures(tmp_path):
+    pytest.importorskip("matplotlib")
+    make_notebook(tmp_path)
+    make_notebook(tmp_path, "02_other.ipynb")
+    md = report.build_report(tmp_path)
+    assert md.count("- ✔ The loss falls") == 2 and "correct on" not in md
+    assert "## 01 — A demo" in md and "(figures/01_demo_1.png)" in md
+    pngs = sorted(p.name for p in (tmp_path / "Documentation" / "figures").glob("*.png"))
+    assert pngs == ["01_demo_0.png", "01_demo_1.png", "02_other_0.png", "02_other_1.png"]
+    assert report.render_figure({"data": [{"type": "pie"}]}, tmp_path / "x.png") is False
