@@ -12,6 +12,15 @@ Modules
 - ``data``        the offline corpus, hub corpora when online, tokenizers (notebooks 00, 01)
 - ``tasks``       synthetic tasks: repeated tokens, modular arithmetic, min/median (03, 06, 08, 09)
 - ``training``    a small training loop with history and snapshots (notebook 00)
+- ``heads``       attention-head detectors: previous-token, induction, duplicate, first-token (03, 04)
+- ``lm``          the language-model training recipe and its CLI (notebooks 01-04)
+- ``bigram``      count-based bigram tables and the 0-layer model's bigram (notebook 01)
+- ``circuits``    logit decomposition, QK/OV circuits, copying scores, composition, patching (02, 03)
+- ``dla``         direct logit attribution through LayerNorm, logit lens, neurons (notebook 04)
+- ``sentiment``   the review corpus, a readable classifier, baselines, tokenizers compared (05)
+- ``sweep``       small local hyperparameter sweeps, optional wandb (notebook 05)
+- ``report``      regenerates Documentation/Report.md from the notebooks' outputs
+- ``train``       the training command line: ``python -m helpers.train TASK``
 - ``analysis``    evaluation and small analysis tools shared across notebooks
 - ``plots``       plotly figures and circuitsvis views that render offline (notebook 00)
 - ``checks``      exercise self-checks and claim assertions (notebook 00)

@@ -124,7 +124,7 @@ def describe(folder: str | Path) -> str:
         model = f"{c['n_layers']}L d_model={c['d_model']} heads={c['n_heads']} " + (
             f"d_mlp={c['d_mlp']}" if c.get("d_mlp") else "attn-only"
         ) + (" LN" if c.get("normalization_type") else "")
-        metrics = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in sorted(card["metrics"].items()) if not isinstance(v, (list, dict)))
+        metrics = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in sorted(card["metrics"].items()) if not isinstance(v, (list, dict)))
         notes = card.get("notes", "").replace("made by: ", "").replace("|", "\\|")
         rows.append(f"| `{card_path.stem}` | {model} | {metrics} | `{notes}` |")
     return "\n".join(rows)
