@@ -221,9 +221,12 @@ def cli_main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--batch-size", type=int, default=256)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default); 1 is fastest for these tiny models")
     ap.add_argument("--out", type=Path, default=None, help="checkpoint path (without suffix)")
     ap.add_argument("--json", type=Path, default=None, help="append a result line to this JSON-lines file")
     a = ap.parse_args(argv)
+    if a.threads:
+        torch.set_num_threads(a.threads)
     if a.d_model % a.heads:
         raise ConfigError(f"--d-model ({a.d_model}) must be divisible by --heads ({a.heads}).")
     mcfg = ModelConfig(

@@ -107,8 +107,8 @@ def test_patch_activation_identity_and_full_swap(model, tokens):
 
 
 def test_train_select_learns_min_quickly():
-    cfg = ModelConfig(d_vocab=9, n_ctx=4, d_model=32, n_heads=1, d_head=32)
-    run = algorithmic.train_select("min", cfg, TrainConfig(n_steps=150, lr=3e-3, batch_size=128), n=3, vocab=8,
+    cfg = ModelConfig(d_vocab=13, n_ctx=4, d_model=32, n_heads=1, d_head=32)
+    run = algorithmic.train_select("min", cfg, TrainConfig(n_steps=150, lr=3e-3, batch_size=128), n=3, vocab=12,
                                    n_train=200, n_test=50, seed=0, progress=False)
     assert run.test_acc > 0.8
     assert run.model.course_config.seed == 0 and run.history.steps[-1] == 149
