@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -85,6 +86,8 @@ def select_task(
     their minimum or median (``n`` odd). Train and test sequences are disjoint.
 
     ``duplicates=False`` draws ``n`` distinct values, so the answer is a unique position.
+    The ``n_train + n_test`` sequences are distinct (drawn with ``seed``); the first ``n_train``
+    are the training set, the rest the test set, so no test sequence occurs in training.
     """
     if kind not in ("min", "median"):
         raise ConfigError(f"kind must be 'min' or 'median', got {kind!r}.")
@@ -94,10 +97,16 @@ def select_task(
         raise ConfigError(f"The median task needs an odd n (a unique middle value), got n={n}.")
     if not duplicates and n > vocab:
         raise ConfigError(f"Without duplicates, n ({n}) cannot exceed vocab ({vocab}).")
+    if n_train <= 0 or n_test <= 0:
+        raise ConfigError(f"n_train and n_test must be positive, got {n_train}, {n_test}.")
     total = n_train + n_test
-    n_possible = vocab**n
+    # Rejection sampling of distinct sequences: keep the request well below the number that exist.
+    n_possible = vocab**n if duplicates else math.perm(vocab, n)
     if total > n_possible // 2:
-        raise ConfigError(f"{total} sequences asked for, but only {n_possible} exist; lower n_train/n_test.")
+        raise ConfigError(
+            f"{total} distinct sequences asked for, but only {n_possible} exist (n={n}, vocab={vocab}, "
+            f"duplicates={duplicates}); lower n_train/n_test to at most {n_possible // 2} in all, or raise vocab."
+        )
     gen = torch.Generator().manual_seed(seed)
     seqs: dict[tuple[int, ...], None] = {}
     while len(seqs) < total:

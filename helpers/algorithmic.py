@@ -1,0 +1,254 @@
+"""Find-min and find-median: training and token-circuit analysis (notebooks 08, 09).
+
+The task (``helpers.tasks.select_task``) is ``[x_1 .. x_n, SEP] -> min or median of the x``.
+This module trains models on it and reads their circuits *by value*: because every input is
+a value token, the QK and OV circuits of a layer-0 head can be written as small tables indexed
+by token values, which is where the algorithm becomes visible.
+
+- ``train_select``: build, train and evaluate a model in one call (and the ``select`` CLI).
+- ``qk_by_value``: the attention score the SEP query gives a key token of each value.
+- ``ov_by_value``: the logits a head writes when it attends to a token of each value.
+- ``diagonal_dominance``: how often a value's OV row puts its largest logit on that value.
+- ``head_logit_contributions``: direct logit attribution of each head at the last position.
+- ``change_one_element`` and ``patch_activation``: pairs of sequences differing in one element,
+  and activation patching between them.
+
+    python -m helpers.train select --kind min --out data/checkpoints/select_min
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import torch
+from jaxtyping import Float, Int
+from torch import Tensor
+from transformer_lens.model_bridge import TransformerBridge
+
+from helpers.configs import ModelConfig, TrainConfig
+from helpers.errors import ConfigError, ShapeError
+from helpers.tasks import SupervisedSplit, select_task
+from helpers.training import History, last_position_accuracy, last_position_loss, train
+
+
+@dataclass(frozen=True)
+class SelectRun:
+    """A trained model with its data, training history and test accuracy."""
+
+    model: TransformerBridge
+    data: SupervisedSplit
+    history: History
+    test_acc: float
+
+
+def train_select(
+    kind: Literal["min", "median"],
+    model_cfg: ModelConfig | None = None,
+    train_cfg: TrainConfig | None = None,
+    n: int = 5,
+    vocab: int = 64,
+    n_train: int = 20_000,
+    n_test: int = 2_000,
+    duplicates: bool = False,
+    seed: int = 0,
+    progress: bool = True,
+) -> SelectRun:
+    """Make the select data (seeded by ``seed``), train a model on it, report test accuracy.
+
+    ``model_cfg``'s ``d_vocab`` and ``n_ctx`` are overwritten to fit the task, and its seed and
+    the training seed are set to ``seed`` so one number reproduces the whole run.
+    """
+    from helpers.models import build_model
+
+    data = select_task(kind, n=n, vocab=vocab, n_train=n_train, n_test=n_test, duplicates=duplicates, seed=seed)
+    base = model_cfg or ModelConfig(d_vocab=data.d_vocab, n_ctx=data.n_ctx, d_model=64, n_heads=1, d_head=64)
+    mcfg = base.replace(d_vocab=data.d_vocab, n_ctx=data.n_ctx, seed=seed)
+    tcfg = (train_cfg or TrainConfig(n_steps=800, lr=1e-3, batch_size=256)).replace(seed=seed)
+    model = build_model(mcfg)
+    hist = train(model, (data.train_tokens, data.train_labels), tcfg, loss_fn=last_position_loss, progress=progress)
+    acc = last_position_accuracy(model, data.test_tokens, data.test_labels)
+    return SelectRun(model, data, hist, acc)
+
+
+def _query_key_inputs(model: TransformerBridge, n: int) -> tuple[Tensor, Tensor]:
+    """Residual inputs of layer 0: the SEP query (last position) and each (position, value) key."""
+    vocab = model.W_E.shape[0] - 1  # the last token is SEP
+    sep = model.W_E[vocab] + model.W_pos[n]
+    keys = model.W_E[:vocab].unsqueeze(0) + model.W_pos[:n].unsqueeze(1)  # [pos, value, d_model]
+    return sep, keys
+
+
+@torch.no_grad()
+def qk_by_value(model: TransformerBridge, head: int = 0) -> Float[Tensor, "pos value"]:
+    """Layer-0 attention score (pre-softmax) from the SEP query to a key of each value at each position.
+
+    Exact for a model without LayerNorm: score = (q . k) / sqrt(d_head) with q, k including
+    their biases and the positional embeddings. Rows are key positions ``0 .. n-1``.
+    """
+    n = model.W_pos.shape[0] - 1
+    sep, keys = _query_key_inputs(model, n)
+    q = sep @ model.W_Q[0, head] + model.b_Q[0, head]  # [d_head]
+    k = keys @ model.W_K[0, head] + model.b_K[0, head]  # [pos, value, d_head]
+    return (k @ q) / model.W_Q.shape[-1] ** 0.5
+
+
+@torch.no_grad()
+def ov_by_value(model: TransformerBridge, head: int = 0, layer: int = 0) -> Float[Tensor, "value d_vocab"]:
+    """Direct logits a head writes when it attends fully to a token of each value.
+
+    Row ``v`` is ``W_E[v] @ W_V @ W_O @ W_U`` (token embedding only: the positional part and the
+    biases add the same vector to every row, so they do not change which value wins a row).
+    """
+    vocab = model.W_E.shape[0] - 1
+    return model.W_E[:vocab] @ model.W_V[layer, head] @ model.W_O[layer, head] @ model.W_U
+
+
+def diagonal_dominance(matrix: Float[Tensor, "rows cols"]) -> float:
+    """Fraction of rows ``i`` whose largest entry is at column ``i`` (1.0: a perfect copier)."""
+    if matrix.dim() != 2 or matrix.shape[1] < matrix.shape[0]:
+        raise ShapeError(f"need a [rows, cols>=rows] matrix, got shape {tuple(matrix.shape)}.")
+    rows = torch.arange(matrix.shape[0])
+    return float((matrix.argmax(dim=1) == rows).float().mean())
+
+
+def head_logit_contributions(
+    model: TransformerBridge, z: Float[Tensor, "batch pos n_heads d_head"], layer: int = 0, pos: int = -1
+) -> Float[Tensor, "batch n_heads d_vocab"]:
+    """Direct logit attribution: each head's output at ``pos`` pushed straight through ``W_U``.
+
+    ``z`` is ``cache[f"blocks.{layer}.attn.hook_z"]``. Without a final LayerNorm this is exact:
+    the logits are the sum of these, the other components' terms and the biases.
+    """
+    if z.dim() != 4:
+        raise ShapeError(f"z must be [batch, pos, n_heads, d_head] (hook_z), got {tuple(z.shape)}.")
+    out = torch.einsum("bhd,hdm->bhm", z[:, pos], model.W_O[layer])
+    return out @ model.W_U
+
+
+def change_one_element(
+    tokens: Int[Tensor, "batch pos"], vocab: int, kind: Literal["min", "median"], seed: int = 0
+) -> tuple[Int[Tensor, "batch pos"], Int[Tensor, " batch"]]:
+    """Corrupted copies of ``tokens`` (rows ``x_1 .. x_n, SEP``) that differ in one element and
+    whose answer changes; returns ``(corrupted_tokens, changed_position)``.
+
+    One non-answer element is replaced by a fresh value (not already in the row) on the other
+    side of the answer: for min, a value below the min; for median, an element below the median
+    moves above it (or vice versa), which shifts the median to a neighbour. Rows where no such
+    value exists are left with the closest legal change (they are rare for vocab >> n).
+    """
+    if kind not in ("min", "median"):
+        raise ConfigError(f"kind must be 'min' or 'median', got {kind!r}.")
+    gen = torch.Generator().manual_seed(seed)
+    out = tokens.clone()
+    where = torch.zeros(len(tokens), dtype=torch.long)
+    for i, row in enumerate(tokens[:, :-1].tolist()):
+        s = sorted(row)
+        answer = s[0] if kind == "min" else s[len(s) // 2]
+        flip = bool(torch.rand(1, generator=gen) < 0.5)
+        if kind == "min":
+            donors = [j for j, x in enumerate(row) if x != answer]
+            targets = [v for v in range(answer) if v not in row]
+        elif flip:  # an element below the median jumps above it
+            donors = [j for j, x in enumerate(row) if x < answer]
+            targets = [v for v in range(answer + 1, vocab) if v not in row]
+        else:  # an element above the median jumps below it
+            donors = [j for j, x in enumerate(row) if x > answer]
+            targets = [v for v in range(answer) if v not in row]
+        if not targets:  # e.g. the min is 0: change the min itself upward instead
+            donors = [row.index(answer)]
+            targets = [v for v in range(vocab) if v not in row]
+        j = donors[int(torch.randint(len(donors), (1,), generator=gen))]
+        out[i, j] = targets[int(torch.randint(len(targets), (1,), generator=gen))]
+        where[i] = j
+    return out, where
+
+
+def patch_activation(
+    model: TransformerBridge,
+    clean: Int[Tensor, "batch pos"],
+    corrupt: Int[Tensor, "batch pos"],
+    hook_name: str,
+    pos: int | None = None,
+    head: int | None = None,
+) -> Float[Tensor, "batch d_vocab"]:
+    """Last-position logits of the model on ``clean`` with one activation taken from ``corrupt``.
+
+    ``pos`` (a position) and ``head`` (for hooks with a head axis, e.g. ``hook_z``) restrict
+    the patch; ``None`` patches the whole activation.
+    """
+    if clean.shape != corrupt.shape:
+        raise ShapeError(f"clean {tuple(clean.shape)} and corrupt {tuple(corrupt.shape)} must match.")
+    with torch.no_grad():
+        _, cache = model.run_with_cache(corrupt, names_filter=lambda name: name == hook_name)
+    if hook_name not in cache:
+        raise ConfigError(f"no hook named {hook_name!r}; see model.hook_dict for valid names.")
+    source = cache[hook_name]
+
+    def hook(act: Tensor, hook: object) -> Tensor:
+        act = act.clone()
+        index: list[object] = [slice(None)] * act.dim()
+        if pos is not None:
+            index[1] = pos
+        if head is not None:
+            index[2] = head
+        act[tuple(index)] = source[tuple(index)]
+        return act
+
+    with torch.no_grad():
+        return model.run_with_hooks(clean, fwd_hooks=[(hook_name, hook)])[:, -1]
+
+
+def cli_main(argv: list[str] | None = None) -> int:
+    """Train a find-min or find-median model and save it as a checkpoint."""
+    from helpers.checkpoints import save_checkpoint
+
+    ap = argparse.ArgumentParser(prog="python -m helpers.train select", description=cli_main.__doc__)
+    ap.add_argument("--kind", choices=["min", "median"], required=True)
+    ap.add_argument("--n", type=int, default=5)
+    ap.add_argument("--vocab", type=int, default=64)
+    ap.add_argument("--n-train", type=int, default=20_000)
+    ap.add_argument("--n-test", type=int, default=2_000)
+    ap.add_argument("--duplicates", action="store_true")
+    ap.add_argument("--layers", type=int, default=1)
+    ap.add_argument("--heads", type=int, default=1)
+    ap.add_argument("--d-model", type=int, default=64)
+    ap.add_argument("--d-mlp", type=int, default=0, help="0: attention-only")
+    ap.add_argument("--steps", type=int, default=800)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--batch-size", type=int, default=256)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default); 1 is fastest for these tiny models")
+    ap.add_argument("--out", type=Path, default=None, help="checkpoint path (without suffix)")
+    ap.add_argument("--json", type=Path, default=None, help="append a result line to this JSON-lines file")
+    a = ap.parse_args(argv)
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    if a.d_model % a.heads:
+        raise ConfigError(f"--d-model ({a.d_model}) must be divisible by --heads ({a.heads}).")
+    mcfg = ModelConfig(
+        d_vocab=a.vocab + 1, n_ctx=a.n + 1, d_model=a.d_model, n_layers=a.layers, n_heads=a.heads,
+        d_head=a.d_model // a.heads, d_mlp=a.d_mlp or None,
+    )
+    tcfg = TrainConfig(n_steps=a.steps, lr=a.lr, batch_size=a.batch_size)
+    run = train_select(a.kind, mcfg, tcfg, n=a.n, vocab=a.vocab, n_train=a.n_train, n_test=a.n_test,
+                       duplicates=a.duplicates, seed=a.seed, progress=False)
+    result = {
+        "kind": a.kind, "n": a.n, "vocab": a.vocab, "layers": a.layers, "heads": a.heads, "d_model": a.d_model,
+        "d_mlp": a.d_mlp, "steps": a.steps, "seed": a.seed, "test_acc": round(run.test_acc, 4),
+        "seconds": round(run.history.seconds, 1),
+    }
+    print(json.dumps(result))
+    if a.json is not None:
+        with a.json.open("a") as f:
+            f.write(json.dumps(result) + "\n")
+    if a.out is not None:
+        cmd = "python -m helpers.train select " + " ".join(argv if argv is not None else [])
+        save_checkpoint(run.model, a.out, train_config=tcfg.replace(seed=a.seed), metrics=result,
+                        notes=f"Made by: {cmd}. Data: helpers.tasks.select_task(kind={a.kind!r}, n={a.n}, "
+                        f"vocab={a.vocab}, n_train={a.n_train}, n_test={a.n_test}, duplicates={a.duplicates}, seed={a.seed}).")
+        print(f"saved {a.out}")
+    return 0

@@ -1,0 +1,267 @@
+# %% [markdown]
+# # 08 · Find the minimum: a QK circuit that sorts and an OV circuit that copies
+#
+# We train a one-layer, one-head, attention-only transformer to read five numbers and name the
+# smallest. Then we open it up and find an algorithm you could have written yourself: the
+# separator token **attends to the smallest value** (the QK circuit scores tokens by how small
+# they are) and **copies it to the output** (the OV circuit maps each value to its own logit).
+#
+# ## You will learn
+# - to set up an algorithmic task with a disjoint train/test split, and train a model on it in seconds;
+# - to read a layer-0 QK circuit *by value*: the attention score a query gives a key of each value;
+# - to read an OV circuit as a value-to-logit table and test that it copies (diagonal dominance);
+# - to predict a model's attention pattern and its answer from those two tables alone.
+#
+# Runs in about a minute on a laptop CPU (training included).
+
+# %% [setup]
+
+# %% [markdown]
+# ## 1. The task
+#
+# *Objectives: know the data exactly: n, V, the split, the labels.*
+#
+# A sequence is `n = 5` **distinct** values from `0 .. V-1` with `V = 64`, followed by a separator
+# `SEP` (token 64). The label, predicted at the `SEP` position, is the minimum. We draw 22,000
+# distinct sequences (seeded): the first 20,000 are the training set, the last 2,000 the test
+# set, so **no test sequence was ever seen in training** (there are 64^5 ≈ 10^9 possible sequences).
+#
+# *Duplicates.* We forbid repeated values, so the answer sits at exactly one position. With
+# duplicates allowed the same circuit still works: two copies of the minimum get the same QK
+# score, split the attention between them, and both copy the same value, so the output is
+# unchanged (section 6 checks this).
+
+# %%
+import torch
+
+from helpers import algorithmic, checks, plots
+from helpers.analysis import rank_correlation
+from helpers.configs import ModelConfig, TrainConfig
+from helpers.tasks import select_task
+
+N, V, SEED = 5, 64, 0
+data = select_task("min", n=N, vocab=V, n_train=20_000, n_test=2_000, seed=SEED)
+print("train", tuple(data.train_tokens.shape), "test", tuple(data.test_tokens.shape), "d_vocab", data.d_vocab)
+for row, label in zip(data.train_tokens[:4].tolist(), data.train_labels[:4].tolist()):
+    print(row[:-1], "SEP ->", label)
+train_set = {tuple(r) for r in data.train_tokens.tolist()}
+overlap = sum(tuple(r) in train_set for r in data.test_tokens.tolist())
+checks.claim("train and test sequences are disjoint", overlap == 0, f"{overlap} test rows in train")
+
+# %% [markdown]
+# ## 2. Train a one-layer attention-only model
+#
+# *Objectives: train to > 99 % test accuracy in seconds.*
+#
+# One head, `d_model = d_head = 64`, no MLP, no LayerNorm: the logits at `SEP` are the direct
+# path (SEP's own embedding through `W_U`) plus the head's output. 800 AdamW steps of 256
+# sequences take about 15 CPU-seconds.
+
+# %%
+cfg = ModelConfig(d_vocab=V + 1, n_ctx=N + 1, d_model=64, n_layers=1, n_heads=1, d_head=64, seed=SEED)
+run = algorithmic.train_select("min", cfg, TrainConfig(n_steps=800, lr=1e-3, batch_size=256), n=N, vocab=V, seed=SEED)
+model = run.model
+print(f"test accuracy {run.test_acc:.4f} after {run.history.seconds:.0f} s")
+plots.line(run.history.train_loss, title="training loss", xaxis="step", yaxis="cross-entropy", log_y=True)
+
+# %%
+checks.claim("a 1-layer, 1-head attention-only model finds the minimum of unseen sequences", run.test_acc > 0.99,
+             f"test accuracy {run.test_acc:.4f} > 0.99")
+
+# %% [markdown]
+# ## 3. Where does SEP look?
+#
+# *Objectives: read the attention pattern; measure how much of it lands on the minimum.*
+#
+# Hover the `SEP` token (the last one) in the circuitsvis view: nearly all its attention goes to
+# the smallest number. The plotly heatmap below shows the same pattern offline.
+
+# %%
+tokens = data.test_tokens[:8]
+_, cache = model.run_with_cache(data.test_tokens)
+pattern = cache["blocks.0.attn.hook_pattern"]  # [batch, head, query, key]
+str_toks = [str(t) for t in tokens[0, :-1].tolist()] + ["SEP"]
+print("sequence", str_toks, "min", int(data.test_labels[0]))
+plots.attention_heads(pattern[0], str_toks, head_names=["L0H0"])
+
+# %%
+plots.imshow(pattern[:8, 0, -1], x=[f"pos {i}" for i in range(N)] + ["SEP"],
+             y=[" ".join(map(str, r[:-1])) for r in tokens.tolist()], zmid=None,
+             title="attention from SEP, 8 test sequences (rows)", xaxis="key position", height=350)
+
+# %%
+min_pos = data.test_tokens[:, :-1].argmin(dim=1)
+sep_attn = pattern[:, 0, -1]
+on_min = sep_attn.gather(1, min_pos[:, None]).squeeze(1)
+frac_argmax = (sep_attn.argmax(dim=1) == min_pos).float().mean().item()
+checks.claim("SEP's attention concentrates on the position of the minimum", on_min.mean() > 0.9 and frac_argmax > 0.98,
+             f"mean attention on the min {on_min.mean():.3f} > 0.9; the min is the most-attended key in {frac_argmax:.3f} > 0.98 of test rows")
+
+# %% [markdown]
+# ## 4. The QK circuit ranks tokens by value
+#
+# *Objectives: compute the attention score SEP gives a key of each value; see it fall with the value.*
+#
+# In layer 0 the residual stream is just embeddings, so the pre-softmax score of the SEP query
+# for a key holding value `v` at position `p` is a number we can tabulate for every `(p, v)`:
+# `q = (W_E[SEP] + W_pos[n]) W_Q + b_Q`, `k = (W_E[v] + W_pos[p]) W_K + b_K`, score `q·k / sqrt(d_head)`.
+# `algorithmic.qk_by_value` does exactly this.
+
+# %%
+qk = algorithmic.qk_by_value(model)  # [key position, value]
+plots.imshow(qk, x=[str(v) for v in range(V)], y=[f"pos {p}" for p in range(N)], zmid=None,
+             title="QK: score of SEP's query for a key of each value at each position", xaxis="key value",
+             yaxis="key position", height=300)
+
+# %%
+values = torch.arange(V).float()
+rhos = [rank_correlation(qk[p], values) for p in range(N)]
+print("Spearman(score, value) per key position:", [round(r, 3) for r in rhos])
+plots.line({f"pos {p}": qk[p] for p in range(N)}, title="QK score against key value", xaxis="value", yaxis="score")
+
+# %%
+checks.claim("the QK circuit ranks keys by value: the smaller the value, the higher the score, at every position",
+             max(rhos) < -0.9, f"Spearman rank correlation of score with value ≤ {max(rhos):.3f} < -0.9 at all {N} positions")
+spread = (qk.max(dim=1).values - qk.min(dim=1).values).min().item()
+pos_spread = (qk.max(dim=0).values - qk.min(dim=0).values).max().item()
+checks.claim("the value matters far more than the position", spread > 3 * pos_spread,
+             f"score range over values {spread:.1f} > 3 x largest range over positions {pos_spread:.1f}")
+
+# %% [markdown]
+# ### Exercise 1 — predict the attention pattern for a sequence you write
+#
+# With the QK table you can predict SEP's attention without running the model: look up the
+# score of each key, then take a softmax over the keys. (SEP can attend to itself too, but its
+# own score is so low that we leave it out.) Write `predict_sep_attention(qk, seq)` for a list
+# of `n` values; it returns `n` attention weights.
+
+# %%
+def predict_sep_attention(qk: torch.Tensor, seq: list[int]) -> torch.Tensor:
+    """SEP's attention over the n value positions of `seq`, from the [pos, value] score table `qk`."""
+    return None  # YOUR CODE HERE
+
+# %% [solution]
+def predict_sep_attention_solution(qk: torch.Tensor, seq: list[int]) -> torch.Tensor:
+    scores = qk[torch.arange(len(seq)), torch.tensor(seq)]
+    return scores.softmax(dim=0)
+
+# %%
+predict_sep_attention = checks.check_exercise(
+    "predict_sep_attention", predict_sep_attention, predict_sep_attention_solution,
+    inputs=[(qk, [40, 7, 9, 55, 12]), (qk, [3, 2, 60, 61, 62])],
+    hint="index the table with (position i, value seq[i]) for each i, then softmax over the n keys.",
+)
+my_seq = [40, 7, 9, 55, 12]  # try your own: 5 distinct values in 0..63
+predicted = predict_sep_attention(qk, my_seq)
+actual = model.run_with_cache(torch.tensor([my_seq + [V]]))[1]["blocks.0.attn.hook_pattern"][0, 0, -1, :-1]
+print("predicted", [round(x, 3) for x in predicted.tolist()])
+print("actual   ", [round(x, 3) for x in actual.tolist()])
+checks.claim("the QK table predicts the attention pattern of a hand-written sequence",
+             (predicted - actual).abs().max() < 0.05, f"max |predicted - actual| = {(predicted - actual).abs().max():.4f} < 0.05")
+
+# %% [markdown]
+# Two close values compete: try `[20, 21, 50, 60, 63]`. The gap in score between 20 and 21 sets how
+# sharply the head prefers 20, and errors on the test set come from exactly such near-ties.
+
+# %% [markdown]
+# ## 5. The OV circuit copies
+#
+# *Objectives: read the OV circuit as a value → logit table; test that each value promotes itself.*
+#
+# If SEP attends fully to a key of value `v`, the head adds `W_E[v] W_V W_O` to the residual
+# stream, which the unembedding reads as logits `W_E[v] W_V W_O W_U`. Row `v` of that table
+# should peak at column `v`: a copying head.
+
+# %%
+ov = algorithmic.ov_by_value(model)[:, :V]  # [attended value, output logit]
+plots.imshow(ov, x=[str(v) for v in range(V)], y=[str(v) for v in range(V)],
+             title="OV: logits written when attending to each value", xaxis="output logit", yaxis="attended value",
+             height=450, width=500)
+
+# %% [markdown]
+# The diagonal is bright up to about 45 and then fades. Large values are almost never the
+# minimum of 5 distinct draws (a value v is the minimum of about `20000·C(63-v,4)/C(64,5)`
+# training sequences), so the model never learned to copy them. We test copying where the
+# model had data: values that are the minimum of at least 50 training sequences.
+
+# %%
+counts = torch.bincount(data.train_labels, minlength=V)
+seen = int((counts >= 50).sum())  # the well-trained values are 0 .. seen-1 (counts fall with v)
+dd_seen, dd_all = algorithmic.diagonal_dominance(ov[:seen, :seen]), algorithmic.diagonal_dominance(ov)
+print(f"values that are the min of >= 50 training rows: 0..{seen - 1}; diagonal dominance there {dd_seen:.3f}, over all {dd_all:.3f}")
+checks.claim("the OV circuit copies: each well-trained value's row has its largest logit on itself", dd_seen > 0.95,
+             f"diagonal dominance {dd_seen:.3f} > 0.95 over values 0..{seen - 1}")
+
+# %% [markdown]
+# ### Exercise 2 — run the model from its two tables
+#
+# Attention-weighted sum of OV rows ≈ the head's logits. Write `circuit_predict(qk, ov, seqs)`:
+# for each row of `seqs` (`[batch, n]` values), compute the attention with the QK table as in
+# exercise 1, mix the OV rows of the values with those weights, and return the argmax value
+# (`[batch]`). It ignores the direct path and the positional part of OV; let's see if that matters.
+
+# %%
+def circuit_predict(qk: torch.Tensor, ov: torch.Tensor, seqs: torch.Tensor) -> torch.Tensor:
+    """Predicted answer for each row of `seqs` [batch, n] from the QK [pos, value] and OV [value, value] tables."""
+    return None  # YOUR CODE HERE
+
+# %% [solution]
+def circuit_predict_solution(qk: torch.Tensor, ov: torch.Tensor, seqs: torch.Tensor) -> torch.Tensor:
+    attn = qk[torch.arange(seqs.shape[1]), seqs].softmax(dim=-1)  # [batch, n]
+    logits = torch.einsum("bn,bnv->bv", attn, ov[seqs])
+    return logits.argmax(dim=-1)
+
+# %%
+circuit_predict = checks.check_exercise(
+    "circuit_predict", circuit_predict, circuit_predict_solution, inputs=[(qk, ov, data.test_tokens[:200, :-1])],
+    hint="attention over each row's n keys is a softmax of qk[i, seq[i]]; the logits are sum_i attn_i * ov[seq[i]].",
+)
+model_answer = cache["hook_unembed"][:, -1].argmax(-1) if "hook_unembed" in cache else model(data.test_tokens)[:, -1].argmax(-1)
+agree = (circuit_predict(qk, ov, data.test_tokens[:, :-1]) == model_answer).float().mean().item()
+checks.claim("two small tables reproduce the model: QK lookup + softmax + OV mix gives the model's answer", agree > 0.97,
+             f"agreement with the model on the test set {agree:.3f} > 0.97")
+
+# %% [markdown]
+# ## 6. With duplicates
+#
+# *Objectives: see how allowing repeated values changes (and does not change) the mechanism.*
+#
+# We retrain on sequences that may repeat values. Now the minimum may occupy two positions;
+# the QK circuit gives both the same score, so the attention splits between them, and both
+# copy the same value. We measure the attention mass on *all* copies of the minimum.
+
+# %%
+run_dup = algorithmic.train_select("min", cfg, TrainConfig(n_steps=800, lr=1e-3, batch_size=256), n=N, vocab=V,
+                                   duplicates=True, seed=SEED)
+dup = run_dup.data.test_tokens
+pat_dup = run_dup.model.run_with_cache(dup)[1]["blocks.0.attn.hook_pattern"][:, 0, -1, :-1]
+is_min = dup[:, :-1] == run_dup.data.test_labels[:, None]
+multi = is_min.sum(1) > 1
+mass = (pat_dup * is_min).sum(1)
+print(f"test accuracy {run_dup.test_acc:.4f}; {int(multi.sum())} test rows repeat their minimum")
+i = int(multi.nonzero()[0])
+print("example", dup[i, :-1].tolist(), "attention", [round(x, 2) for x in pat_dup[i].tolist()])
+checks.claim("with duplicates the same circuit works: attention covers all copies of the minimum, split between them",
+             run_dup.test_acc > 0.99 and mass.mean() > 0.9 and pat_dup[multi].max(1).values.mean() < 0.8,
+             f"accuracy {run_dup.test_acc:.4f} > 0.99; mass on the min's copies {mass.mean():.3f} > 0.9; "
+             f"on rows with a repeated min the largest single weight averages {pat_dup[multi].max(1).values.mean():.2f} < 0.8")
+
+# %% [markdown]
+# ## Summary
+#
+# - A 1-layer, 1-head, attention-only transformer learns find-the-minimum of 5 distinct values
+#   from 0..63 to > 99 % accuracy on unseen sequences in a few hundred steps.
+# - **Attention**: SEP puts > 90 % of its attention on the minimum's position.
+# - **QK**: the score SEP gives a key falls with the key's value (Spearman < -0.9 at every
+#   position), and the value matters much more than the position: the head *sorts by value*.
+# - **OV**: each value's row of `W_E W_V W_O W_U` peaks on that value (diagonal dominance > 0.95
+#   over the values the model saw as minima): the head *copies*.
+# - The QK and OV tables alone predict a hand-written sequence's attention and reproduce the
+#   model's answers on > 97 % of the test set.
+# - Duplicates do not change the algorithm: tied copies of the minimum share the attention.
+#
+# ## Further reading
+#
+# - Elhage et al., [A Mathematical Framework for Transformer Circuits](https://transformer-circuits.pub/2021/framework/index.html) (2021): QK and OV circuits, the "token circuits" view used here.
+# - Nanda & Bloom, [TransformerLens](https://github.com/TransformerLensOrg/TransformerLens): `FactoredMatrix`, `model.OV`, `model.QK`.
+# - Callum McDougall, [ARENA: Interpretability on an algorithmic model](https://arena-chapter1-transformer-interp.streamlit.app/) (balanced brackets; the same tools on a harder task).
