@@ -73,7 +73,8 @@ def grid_2d_fourier(grid: Float[Tensor, "p p ..."]) -> Float[Tensor, "p p ..."]:
     if grid.shape[1] != p:
         raise ShapeError(f"expected a [p, p, ...] grid over (a, b), got {tuple(grid.shape)}.")
     basis, _ = fourier_basis(p)
-    return torch.einsum("ia,jb,ab...->ij...", basis, basis, grid.float())
+    over_a = torch.einsum("ia,ab...->ib...", basis, grid.float())  # one axis at a time: p^3, not p^4
+    return torch.einsum("jb,ib...->ij...", basis, over_a)
 
 
 def neuron_frequency_fractions(acts: Float[Tensor, "p p n_neurons"]) -> Float[Tensor, "n_neurons n_freq"]:
