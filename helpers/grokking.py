@@ -1,0 +1,464 @@
+"""Grokking modular arithmetic on a CPU: a fast exact trainer and its CLI (notebooks 06 and 07).
+
+The model of Nanda et al. (2023), "Progress measures for grokking via mechanistic
+interpretability": one layer, d_model 128, 4 heads of 32, d_mlp 512, ReLU, no LayerNorm, on
+inputs ``[a, b, =]``. The notebooks analyse it as a TransformerLens model
+(``helpers.models.build_model``). Training that model directly is slow on a CPU, so
+``FastGrokModel`` computes *the same function* more cheaply:
+
+- the loss reads only the last position, so the MLP and the unembedding run only there
+  (the other two positions are needed only as attention keys and values);
+- every input is 3 tokens from a vocabulary of p + 1, so the keys, values and the query are
+  looked up from small per-position tables (``(W_E + W_pos[i]) @ W_K``) instead of being
+  recomputed for every example;
+- fused AdamW, full batch.
+
+``FastGrokModel.from_tl`` / ``to_tl`` move the weights to and from the TransformerLens model
+(``tests/test_grokking.py`` proves the logits agree). ``train_grokking`` adds an optional
+Grokfast-EMA gradient filter (Lee et al. 2024): ``g <- g + lambda * EMA_alpha(g)``.
+
+CLI: ``python -m helpers.train grokking --prime 113 --train-frac 0.3 --epochs 25000 --out DIR``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+import torch.nn.functional as F
+from jaxtyping import Float, Int
+from torch import Tensor
+
+from helpers.configs import ModelConfig, _Config
+from helpers.errors import ConfigError, ShapeError
+from helpers.tasks import SupervisedSplit, modular_arithmetic
+
+
+@dataclass(frozen=True)
+class GrokConfig(_Config):
+    """One grokking run: task, model size, optimiser and the optional Grokfast filter.
+
+    Defaults are the paper's: p = 113, 30% of pairs for training, full-batch AdamW with
+    lr 1e-3, weight decay 1.0, betas (0.9, 0.98). ``grokfast_alpha=None`` turns Grokfast off.
+    ``stop_at_test_acc`` ends the run early once test accuracy reaches it (checked every
+    ``eval_every`` steps).
+    """
+
+    p: int = 113
+    op: str = "add"
+    train_frac: float = 0.3
+    n_steps: int = 25_000
+    lr: float = 1e-3
+    weight_decay: float = 1.0
+    betas: tuple[float, float] = (0.9, 0.98)
+    grokfast_alpha: float | None = None
+    grokfast_lambda: float = 2.0
+    d_model: int = 128
+    n_heads: int = 4
+    d_mlp: int = 512
+    eval_every: int = 100
+    snapshot_every: int | None = None
+    stop_at_test_acc: float | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.p, int) or self.p < 3:
+            raise ConfigError(f"p (the modulus) must be an integer >= 3, got {self.p!r}. Fix: e.g. --prime 113.")
+        if self.op not in ("add", "sub"):
+            raise ConfigError(f"op must be 'add' or 'sub', got {self.op!r}.")
+        if not 0 < self.train_frac < 1:
+            raise ConfigError(f"train_frac must be in (0, 1), got {self.train_frac}. Fix: e.g. --train-frac 0.3.")
+        for name in ("n_steps", "lr", "d_model", "n_heads", "d_mlp", "eval_every"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"{name} must be positive, got {getattr(self, name)!r}.")
+        if self.d_model % self.n_heads:
+            raise ConfigError(f"d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads}).")
+        if self.weight_decay < 0:
+            raise ConfigError(f"weight_decay must be 0 or more, got {self.weight_decay}.")
+        if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
+            raise ConfigError(f"betas must be two numbers in [0, 1), got {self.betas!r}.")
+        if self.grokfast_alpha is not None and not 0 <= self.grokfast_alpha < 1:
+            raise ConfigError(
+                f"grokfast_alpha must be in [0, 1) (e.g. 0.98), or None to turn Grokfast off; got {self.grokfast_alpha}."
+            )
+        if self.grokfast_lambda < 0:
+            raise ConfigError(f"grokfast_lambda must be 0 or more (e.g. 2.0), got {self.grokfast_lambda}.")
+        if self.snapshot_every is not None and self.snapshot_every <= 0:
+            raise ConfigError(f"snapshot_every must be positive or None, got {self.snapshot_every}.")
+        if self.snapshot_every is not None and self.snapshot_every % self.eval_every:
+            raise ConfigError(
+                f"snapshot_every ({self.snapshot_every}) must be a multiple of eval_every ({self.eval_every}): "
+                "snapshots are taken at evaluation steps."
+            )
+        if self.stop_at_test_acc is not None and not 0 < self.stop_at_test_acc <= 1:
+            raise ConfigError(f"stop_at_test_acc must be in (0, 1], got {self.stop_at_test_acc}.")
+
+    def model_config(self) -> ModelConfig:
+        """The TransformerLens model this run trains (vocabulary: 0..p-1 and '=' = p)."""
+        return ModelConfig(
+            d_vocab=self.p + 1,
+            n_ctx=3,
+            d_model=self.d_model,
+            n_heads=self.n_heads,
+            d_head=self.d_model // self.n_heads,
+            d_mlp=self.d_mlp,
+            act_fn="relu",
+            normalization_type=None,
+            seed=self.seed,
+        )
+
+
+# TransformerLens state-dict names of the 1-layer model, and the FastGrokModel attribute for each.
+TL_NAMES = {
+    "embed.weight": "W_E",
+    "pos_embed.weight": "W_pos",
+    "blocks.0.attn.q.weight": "W_Q",
+    "blocks.0.attn.q.bias": "b_Q",
+    "blocks.0.attn.k.weight": "W_K",
+    "blocks.0.attn.k.bias": "b_K",
+    "blocks.0.attn.v.weight": "W_V",
+    "blocks.0.attn.v.bias": "b_V",
+    "blocks.0.attn.o.weight": "W_O",
+    "blocks.0.attn.o.bias": "b_O",
+    "blocks.0.mlp.in.weight": "W_in",
+    "blocks.0.mlp.in.bias": "b_in",
+    "blocks.0.mlp.out.weight": "W_out",
+    "blocks.0.mlp.out.bias": "b_out",
+    "unembed.weight": "W_U",
+    "unembed.bias": "b_U",
+}
+
+
+class FastGrokModel(torch.nn.Module):
+    """The 1-layer grokking transformer, computed only at the last position.
+
+    Weights are stored in ``torch.nn.Linear`` layout (``[out, in]``), as in the TransformerLens
+    state dict. ``b_U`` is a buffer: TransformerLens does not train the unembedding bias either.
+    """
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        if cfg.n_layers != 1 or cfg.d_mlp is None or cfg.normalization_type is not None or cfg.act_fn != "relu":
+            raise ConfigError(
+                "FastGrokModel is the grokking model only: n_layers=1, an MLP, act_fn='relu', no LayerNorm. "
+                "Fix: build the config with GrokConfig(...).model_config()."
+            )
+        self.cfg = cfg
+        d, v, m = cfg.d_model, cfg.d_vocab, cfg.d_mlp
+        shapes = {
+            "W_E": (v, d), "W_pos": (cfg.n_ctx, d),
+            "W_Q": (d, d), "b_Q": (d,), "W_K": (d, d), "b_K": (d,), "W_V": (d, d), "b_V": (d,),
+            "W_O": (d, d), "b_O": (d,), "W_in": (m, d), "b_in": (m,), "W_out": (d, m), "b_out": (d,),
+            "W_U": (v, d),
+        }  # fmt: skip
+        for name, shape in shapes.items():
+            setattr(self, name, torch.nn.Parameter(torch.zeros(shape)))
+        self.register_buffer("b_U", torch.zeros(v))
+
+    @classmethod
+    def from_tl(cls, model: torch.nn.Module) -> "FastGrokModel":
+        """A fast copy of a TransformerLens grokking model (same weights)."""
+        from helpers.models import config_of
+
+        fast = cls(config_of(model))
+        fast.load_tl_state_dict(model.state_dict())
+        return fast
+
+    def load_tl_state_dict(self, sd: dict[str, Tensor]) -> None:
+        missing = sorted(set(TL_NAMES) - set(sd))
+        if missing:
+            raise ShapeError(f"The state dict lacks {missing}; is it from a 1-layer grokking model?")
+        with torch.no_grad():
+            for tl_name, name in TL_NAMES.items():
+                getattr(self, name).copy_(sd[tl_name].float())
+
+    def tl_state_dict(self) -> dict[str, Tensor]:
+        """The weights under TransformerLens's names (load with ``model.load_state_dict``)."""
+        return {tl_name: getattr(self, name).detach().clone() for tl_name, name in TL_NAMES.items()}
+
+    def to_tl(self) -> torch.nn.Module:
+        """A TransformerLens model with these weights (for analysis with hooks and caches)."""
+        from helpers.models import build_model
+
+        model = build_model(self.cfg)
+        model.load_state_dict(self.tl_state_dict())
+        return model
+
+    def forward(self, tokens: Int[Tensor, "batch 3"]) -> Float[Tensor, "batch d_vocab"]:
+        """Logits at the last position (what the TL model gives at ``[:, -1]``)."""
+        cfg = self.cfg
+        if tokens.dim() != 2 or tokens.shape[1] != cfg.n_ctx:
+            raise ShapeError(f"tokens must have shape [batch, {cfg.n_ctx}], got {tuple(tokens.shape)}.")
+        H, dh = cfg.n_heads, cfg.d_head
+        # Residual stream at each position before the block, for every token id: [pos, d_vocab, d_model].
+        x_tab = self.W_E.unsqueeze(0) + self.W_pos.unsqueeze(1)
+        # Keys and values of every (position, token) pair, looked up with one embedding call
+        # (F.embedding's backward is much faster on a CPU than advanced indexing's).
+        kv_tab = torch.cat([F.linear(x_tab, self.W_K, self.b_K), F.linear(x_tab, self.W_V, self.b_V)], dim=-1)
+        ids = tokens + torch.arange(cfg.n_ctx) * cfg.d_vocab  # row of (position, token) in the flat table
+        kv = F.embedding(ids, kv_tab.view(-1, 2 * cfg.d_model))  # [batch, key_pos, 2 d_model]
+        k = kv[..., : cfg.d_model].reshape(-1, cfg.n_ctx, H, dh)  # [batch, key_pos, head, d_head]
+        v = kv[..., cfg.d_model :].reshape(-1, cfg.n_ctx, H, dh)
+        last = tokens[:, -1]
+        q = F.embedding(last, F.linear(x_tab[-1], self.W_Q, self.b_Q)).view(-1, H, dh)  # only the last position queries
+        # The last position attends to all positions (the causal mask hides nothing from it).
+        # Broadcast-and-sum: with 3 keys, this beats batched matmuls of tiny matrices on a CPU.
+        scores = (q.unsqueeze(1) * k).sum(-1) / math.sqrt(dh)  # [batch, key_pos, head]
+        pattern = scores.softmax(dim=1)
+        z = (pattern.unsqueeze(-1) * v).sum(1).reshape(-1, cfg.d_model)
+        resid = F.embedding(last, x_tab[-1]) + F.linear(z, self.W_O, self.b_O)
+        resid = resid + F.linear(F.relu(F.linear(resid, self.W_in, self.b_in)), self.W_out, self.b_out)
+        return F.linear(resid, self.W_U, self.b_U)
+
+
+def weight_norm(model: torch.nn.Module) -> float:
+    """The total L2 norm of all trainable weights (weight decay shrinks it during cleanup)."""
+    return float(torch.sqrt(sum((p.detach().float() ** 2).sum() for p in model.parameters())))
+
+
+@dataclass
+class GrokHistory:
+    """Metrics every ``eval_every`` steps, snapshots (TransformerLens names), timing."""
+
+    steps: list[int] = field(default_factory=list)
+    train_loss: list[float] = field(default_factory=list)
+    train_acc: list[float] = field(default_factory=list)
+    test_loss: list[float] = field(default_factory=list)
+    test_acc: list[float] = field(default_factory=list)
+    weight_norm: list[float] = field(default_factory=list)
+    snapshots: list[tuple[int, dict[str, Tensor]]] = field(default_factory=list)
+    seconds: float = 0.0
+    n_steps_run: int = 0
+
+    def first_step(self, metric: str, threshold: float) -> int | None:
+        """The first logged step where ``metric >= threshold`` (None if never)."""
+        for s, v in zip(self.steps, getattr(self, metric)):
+            if v >= threshold:
+                return s
+        return None
+
+    @property
+    def ms_per_step(self) -> float:
+        return 1000 * self.seconds / max(self.n_steps_run, 1)
+
+    def to_dict(self) -> dict[str, Any]:
+        keys = ("steps", "train_loss", "train_acc", "test_loss", "test_acc", "weight_norm")
+        out: dict[str, Any] = {k: getattr(self, k) for k in keys}
+        out.update(
+            seconds=round(self.seconds, 2),
+            n_steps_run=self.n_steps_run,
+            ms_per_step=round(self.ms_per_step, 2),
+            step_train_acc_100=self.first_step("train_acc", 1.0),
+            step_test_acc_99=self.first_step("test_acc", 0.99),
+        )
+        return out
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "GrokHistory":
+        keys = ("steps", "train_loss", "train_acc", "test_loss", "test_acc", "weight_norm")
+        h = cls(**{k: list(d[k]) for k in keys})
+        h.seconds, h.n_steps_run = float(d.get("seconds", 0.0)), int(d.get("n_steps_run", 0))
+        return h
+
+
+def _evaluate(model: FastGrokModel, tokens: Tensor, labels: Tensor) -> tuple[float, float]:
+    with torch.no_grad():
+        logits = model(tokens)
+        return float(F.cross_entropy(logits, labels)), float((logits.argmax(-1) == labels).float().mean())
+
+
+def train_grokking(
+    cfg: GrokConfig,
+    data: SupervisedSplit | None = None,
+    model: FastGrokModel | None = None,
+    callback: Callable[[int, GrokHistory, FastGrokModel], None] | None = None,
+    progress: bool = False,
+) -> tuple[FastGrokModel, GrokHistory]:
+    """Train the grokking model full-batch with AdamW (and Grokfast if configured).
+
+    The initial weights are those of ``build_model(cfg.model_config())``, so a run is fixed by
+    ``cfg.seed`` (which also picks the train/test split). Step ``s`` in the history means
+    "after ``s`` optimiser steps". ``callback(step, history, model)`` runs after each eval.
+    """
+    from helpers.models import build_model
+
+    data = data if data is not None else modular_arithmetic(cfg.p, cfg.op, cfg.train_frac, cfg.seed)  # type: ignore[arg-type]
+    if data.d_vocab != cfg.p + 1 or data.n_ctx != 3:
+        raise ConfigError(f"The data is for p={data.d_vocab - 1}, the config for p={cfg.p}. Make them agree.")
+    if model is None:
+        model = FastGrokModel.from_tl(build_model(cfg.model_config()))
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay, fused=True)
+    ema = [torch.zeros_like(p) for p in params] if cfg.grokfast_alpha is not None else None
+    hist = GrokHistory()
+    x_tr, y_tr, x_te, y_te = data.train_tokens, data.train_labels, data.test_tokens, data.test_labels
+
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=cfg.n_steps, desc="training", mininterval=1.0)
+    t0 = time.perf_counter()
+    for step in range(cfg.n_steps + 1):
+        logits = model(x_tr)
+        loss = F.cross_entropy(logits, y_tr)
+        if step % cfg.eval_every == 0 or step == cfg.n_steps:
+            # Train metrics come free from this step's forward pass (before its update).
+            hist.steps.append(step)
+            hist.train_loss.append(float(loss.detach()))
+            hist.train_acc.append(float((logits.argmax(-1) == y_tr).float().mean()))
+            te_loss, te_acc = _evaluate(model, x_te, y_te)
+            hist.test_loss.append(te_loss)
+            hist.test_acc.append(te_acc)
+            hist.weight_norm.append(weight_norm(model))
+            if cfg.snapshot_every is not None and step % cfg.snapshot_every == 0:
+                hist.snapshots.append((step, model.tl_state_dict()))
+            hist.seconds, hist.n_steps_run = time.perf_counter() - t0, step
+            if callback is not None:
+                callback(step, hist, model)
+            if bar is not None:
+                bar.set_postfix(train_acc=f"{hist.train_acc[-1]:.3f}", test_acc=f"{te_acc:.3f}", refresh=False)
+            if step == cfg.n_steps or (cfg.stop_at_test_acc is not None and te_acc >= cfg.stop_at_test_acc):
+                break
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if ema is not None:
+            # Grokfast-EMA: amplify the slow (low-frequency) part of the gradient.
+            alpha, lam = cfg.grokfast_alpha, cfg.grokfast_lambda
+            for p, e in zip(params, ema):
+                e.mul_(alpha).add_(p.grad, alpha=1 - alpha)  # type: ignore[operator]
+                p.grad.add_(e, alpha=lam)  # type: ignore[union-attr]
+        opt.step()
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    hist.seconds = time.perf_counter() - t0
+    return model, hist
+
+
+# ----------------------------------------------------------------------------------------------
+# Command line: python -m helpers.train grokking ...
+
+
+def _parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="python -m helpers.train grokking",
+        description="Train the 1-layer modular-arithmetic transformer (Nanda et al. 2023) with the fast trainer.",
+    )
+    ap.add_argument("--prime", type=int, default=113, help="the modulus p (default 113)")
+    ap.add_argument("--op", choices=["add", "sub"], default="add", help="a+b or a-b mod p")
+    ap.add_argument("--train-frac", type=float, default=0.3, help="fraction of the p^2 pairs used for training")
+    ap.add_argument("--epochs", type=int, default=25_000, help="full-batch steps (one epoch = one step)")
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--weight-decay", type=float, default=1.0)
+    ap.add_argument("--beta2", type=float, default=0.98)
+    ap.add_argument("--grokfast-alpha", type=float, default=None, help="Grokfast-EMA decay, e.g. 0.98 (off if unset)")
+    ap.add_argument("--grokfast-lambda", type=float, default=2.0, help="Grokfast amplification (default 2)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--eval-every", type=int, default=100, help="log metrics every this many steps")
+    ap.add_argument("--checkpoint-every", type=int, default=None, help="save a snapshot every this many steps")
+    ap.add_argument("--stop-at-test-acc", type=float, default=None, help="stop once test accuracy reaches this")
+    ap.add_argument("--fp16", action="store_true", help="store snapshots in float16 (half the size)")
+    ap.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    ap.add_argument("--out", type=Path, required=True, help="output folder for snapshots and metrics.json")
+    return ap
+
+
+def save_run(out: Path, cfg: GrokConfig, hist: GrokHistory, fp16: bool = False, command: str = "") -> None:
+    """Write ``out/metrics.json`` (config + curves) and one safetensors checkpoint per snapshot."""
+    from helpers.checkpoints import save_checkpoint
+    from helpers.models import build_model
+
+    out.mkdir(parents=True, exist_ok=True)
+    tl = build_model(cfg.model_config())
+    for step, sd in hist.snapshots:
+        sd = {k: (v.half() if fp16 else v) for k, v in sd.items()}
+        save_checkpoint(
+            tl, out / f"step_{step:06d}", state_dict=sd,
+            metrics={"step": step, "grok_config": cfg.to_dict()},
+            notes=f"Snapshot at step {step}. Reproduce: {command}",
+        )  # fmt: skip
+    record = {"config": cfg.to_dict(), "command": command, "snapshot_steps": [s for s, _ in hist.snapshots]}
+    record["metrics"] = hist.to_dict()
+    (out / "metrics.json").write_text(json.dumps(record) + "\n")
+
+
+def load_run(out: str | Path) -> tuple[GrokConfig, GrokHistory, list[int]]:
+    """Read a run written by the CLI: its config, history (no snapshots) and snapshot steps."""
+    from helpers.errors import MissingDataError
+
+    path = Path(out) / "metrics.json"
+    if not path.exists():
+        raise MissingDataError(f"No grokking run at {path}. Make it with: python -m helpers.train grokking --out {out}")
+    record = json.loads(path.read_text())
+    return GrokConfig.from_dict(record["config"]), GrokHistory.from_dict(record["metrics"]), record["snapshot_steps"]
+
+
+def load_snapshot(out: str | Path, step: int) -> torch.nn.Module:
+    """The TransformerLens model of a CLI run's snapshot at ``step`` (fp32)."""
+    from helpers.checkpoints import load_checkpoint
+
+    path = Path(out) / f"step_{step:06d}"
+    model, _ = load_checkpoint(path)
+    return model.float()
+
+
+def cli_main(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    try:
+        cfg = GrokConfig(
+            p=args.prime, op=args.op, train_frac=args.train_frac, n_steps=args.epochs, lr=args.lr,
+            weight_decay=args.weight_decay, betas=(0.9, args.beta2), grokfast_alpha=args.grokfast_alpha,
+            grokfast_lambda=args.grokfast_lambda, eval_every=args.eval_every,
+            snapshot_every=args.checkpoint_every, stop_at_test_acc=args.stop_at_test_acc, seed=args.seed,
+        )  # fmt: skip
+    except ConfigError as e:
+        _parser().error(str(e))
+    command = "python -m helpers.train grokking " + " ".join(argv)
+
+    def report(step: int, hist: GrokHistory, model: FastGrokModel) -> None:
+        if step % (10 * cfg.eval_every) == 0:
+            print(
+                f"step {step:6d}  train loss {hist.train_loss[-1]:.3e} acc {hist.train_acc[-1]:.3f}  "
+                f"test loss {hist.test_loss[-1]:.3e} acc {hist.test_acc[-1]:.3f}  "
+                f"{hist.ms_per_step:.1f} ms/step",
+                flush=True,
+            )
+
+    _, hist = train_grokking(cfg, callback=report)
+    save_run(args.out, cfg, hist, fp16=args.fp16, command=command)
+    d = hist.to_dict()
+    print(
+        f"done: {hist.n_steps_run} steps in {hist.seconds:.1f} s ({hist.ms_per_step:.1f} ms/step); "
+        f"train acc 100% at step {d['step_train_acc_100']}, test acc 99% at step {d['step_test_acc_99']}; "
+        f"wrote {args.out}/metrics.json and {len(hist.snapshots)} snapshot(s)."
+    )
+    return 0
+
+
+def all_pairs(p: int) -> Int[Tensor, "p*p 3"]:
+    """Every input ``[a, b, =]`` in grid order (row ``a * p + b``)."""
+    a = torch.arange(p).repeat_interleave(p)
+    b = torch.arange(p).repeat(p)
+    return torch.stack([a, b, torch.full_like(a, p)], dim=1)
+
+
+def grid_logits(model: torch.nn.Module, p: int) -> Float[Tensor, "p p d_vocab"]:
+    """The last-position logits for every ``(a, b)``, as a grid ``[a, b, c]``.
+
+    Works for a ``FastGrokModel`` or a TransformerLens model.
+    """
+    with torch.no_grad():
+        out = model(all_pairs(p))
+        if out.dim() == 3:  # a TransformerLens model returns every position
+            out = out[:, -1]
+    return out.reshape(p, p, -1)

@@ -1,0 +1,123 @@
+"""Tests for helpers.grokking: the fast trainer computes the TransformerLens model's function."""
+
+import json
+
+import pytest
+import torch
+
+from helpers import grokking
+from helpers.errors import ConfigError, ShapeError
+from helpers.grokking import FastGrokModel, GrokConfig
+from helpers.models import build_model
+from helpers.tasks import modular_arithmetic
+
+SMALL = dict(p=11, d_model=32, n_heads=4, d_mlp=64, eval_every=10)
+
+
+def perturbed_tl(cfg: GrokConfig, seed: int = 1):
+    """A TL model with every weight (biases included) random, so no term is trivially zero."""
+    model = build_model(cfg.model_config())
+    gen = torch.Generator().manual_seed(seed)
+    sd = {k: v + 0.1 * torch.randn(v.shape, generator=gen) for k, v in model.state_dict().items()}
+    model.load_state_dict(sd)
+    return model
+
+
+def test_fast_model_gives_the_tl_models_logits():
+    cfg = GrokConfig(**SMALL)
+    tl = perturbed_tl(cfg)
+    fast = FastGrokModel.from_tl(tl)
+    tokens = grokking.all_pairs(cfg.p)
+    tokens = torch.cat([tokens, torch.randint(0, cfg.p + 1, (50, 3))])  # '=' anywhere, too
+    with torch.no_grad():
+        want = tl(tokens)[:, -1]
+        got = fast(tokens)
+    assert got.shape == want.shape == (tokens.shape[0], cfg.p + 1)
+    assert torch.allclose(got, want, atol=1e-5), (got - want).abs().max()
+
+
+def test_weights_round_trip_to_a_tl_model():
+    cfg = GrokConfig(**SMALL)
+    fast = FastGrokModel.from_tl(perturbed_tl(cfg))
+    tl = fast.to_tl()
+    for k, v in fast.tl_state_dict().items():
+        assert torch.equal(tl.state_dict()[k], v), k
+    assert torch.allclose(grokking.grid_logits(tl, cfg.p), grokking.grid_logits(fast, cfg.p), atol=1e-5)
+
+
+def test_fast_model_rejects_other_models_and_shapes():
+    with pytest.raises(ConfigError):
+        FastGrokModel(GrokConfig(**SMALL).model_config().replace(n_layers=2))
+    fast = FastGrokModel(GrokConfig(**SMALL).model_config())
+    with pytest.raises(ShapeError):
+        fast(torch.zeros(4, 2, dtype=torch.long))
+
+
+def test_training_memorises_a_small_task_and_is_deterministic():
+    cfg = GrokConfig(**SMALL, train_frac=0.5, n_steps=150, lr=1e-2, weight_decay=0.1, snapshot_every=50)
+    _, h1 = grokking.train_grokking(cfg)
+    _, h2 = grokking.train_grokking(cfg)
+    assert h1.steps[0] == 0 and h1.steps[-1] == 150
+    assert h1.train_acc[0] < 0.3 and h1.train_acc[-1] == 1.0  # memorised
+    assert h1.train_loss == h2.train_loss and h1.test_acc == h2.test_acc  # same seed, same run
+    assert [s for s, _ in h1.snapshots] == [0, 50, 100, 150]
+    assert h1.first_step("train_acc", 1.0) is not None and h1.first_step("train_acc", 2.0) is None
+    assert h1.weight_norm[-1] != h1.weight_norm[0]
+
+
+def test_grokfast_with_zero_lambda_is_plain_adamw_and_otherwise_differs():
+    base = dict(**SMALL, n_steps=30, lr=1e-2)
+    _, plain = grokking.train_grokking(GrokConfig(**base))
+    _, zero = grokking.train_grokking(GrokConfig(**base, grokfast_alpha=0.9, grokfast_lambda=0.0))
+    _, fast = grokking.train_grokking(GrokConfig(**base, grokfast_alpha=0.9, grokfast_lambda=2.0))
+    assert zero.train_loss == plain.train_loss
+    assert fast.train_loss[-1] != plain.train_loss[-1]
+
+
+def test_stop_at_test_acc_ends_early():
+    cfg = GrokConfig(**SMALL, n_steps=100, stop_at_test_acc=0.001)
+    _, h = grokking.train_grokking(cfg)
+    assert h.steps == [0] and h.n_steps_run == 0
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [dict(p=2), dict(op="mul"), dict(train_frac=1.0), dict(lr=0.0), dict(weight_decay=-1.0),
+     dict(grokfast_alpha=1.0), dict(eval_every=10, snapshot_every=15), dict(d_model=30, n_heads=4)],
+)  # fmt: skip
+def test_config_rejects_bad_values(bad):
+    with pytest.raises(ConfigError):
+        GrokConfig(**{**SMALL, **bad})
+
+
+def test_cli_writes_snapshots_and_metrics(tmp_path, capsys):
+    argv = ["--prime", "11", "--epochs", "20", "--eval-every", "10", "--checkpoint-every", "10", "--fp16",
+            "--op", "sub", "--out", str(tmp_path)]  # fmt: skip
+    assert grokking.cli_main(argv) == 0
+    assert "done:" in capsys.readouterr().out
+    record = json.loads((tmp_path / "metrics.json").read_text())
+    assert record["config"]["op"] == "sub" and record["snapshot_steps"] == [0, 10, 20]
+    cfg, hist, steps = grokking.load_run(tmp_path)
+    assert cfg.p == 11 and hist.steps == [0, 10, 20] and steps == [0, 10, 20]
+    model = grokking.load_snapshot(tmp_path, 20)
+    assert model.state_dict()["embed.weight"].dtype == torch.float32
+    assert grokking.grid_logits(model, 11).shape == (11, 11, 12)
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [(["--prime", "1"], "p (the modulus)"), (["--train-frac", "1.5"], "train_frac"),
+     (["--grokfast-alpha", "2"], "grokfast_alpha"), (["--epochs", "10"], "--out")],
+)  # fmt: skip
+def test_cli_bad_arguments_get_a_clear_message(argv, message, tmp_path, capsys):
+    if "--out" not in message:
+        argv = argv + ["--out", str(tmp_path)]
+    with pytest.raises(SystemExit) as e:
+        grokking.cli_main(argv)
+    assert e.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_load_run_names_the_command_when_missing(tmp_path):
+    with pytest.raises(FileNotFoundError, match="python -m helpers.train grokking"):
+        grokking.load_run(tmp_path / "nothing")
