@@ -1,0 +1,224 @@
+# %% [markdown]
+# # 02 · One layer of attention: skip-trigrams, copying, and what attention weights hide
+#
+# With one attention layer and no MLPs or LayerNorm, the logits are a **sum**: the direct path
+# (the bigram table of notebook 01) plus one term per head. Each head's term factors into two
+# circuits we can read off the weights (Elhage et al. 2021): the **QK circuit** decides *where*
+# a token attends, the **OV circuit** decides *what* attending to a token adds to the logits.
+# Together they implement skip-trigrams `A … B → C`.
+#
+# ## You will learn
+# - to read attention patterns on real text (circuitsvis and plotly);
+# - to split the logits into the direct path plus one term per head, and check the pieces sum up;
+# - to attribute the correct-token logit to each head (direct logit attribution);
+# - to read skip-trigrams from `W_E W_QK W_E^T` and `W_E W_OV W_U`, and to measure copying from
+#   the eigenvalues of the OV circuit;
+# - why an attention weight alone can mislead: the norm-based view `||alpha_ij f(x_j)||`
+#   (Kobayashi et al. 2020).
+#
+# We load the committed checkpoints `attn1l` and `attn0l` (the commands that made them are
+# printed below). Runs in about a minute on a laptop CPU.
+
+# %% [setup]
+
+# %% [markdown]
+# ## 1. Attention patterns on real text
+#
+# *Objectives: run the model with a cache; look at each head's pattern.*
+
+# %%
+import torch
+
+from helpers import checks, circuits, data, lm, models, plots, training
+from helpers.analysis import to_str_tokens
+
+model, card = lm.lm_checkpoint("attn1l")
+zero, _ = lm.lm_checkpoint("attn0l")
+cfg = models.config_of(model)
+_, val_rows, tokenizer = data.token_dataset(n_ctx=cfg.n_ctx, vocab_size=cfg.d_vocab, max_val_rows=64, seed=0)
+print(card["notes"])
+text_tokens = val_rows[:1, :40]
+str_tokens = to_str_tokens(tokenizer, text_tokens[0])
+logits, cache = model.run_with_cache(text_tokens)
+print("".join(str_tokens[1:]))
+
+# %%
+plots.attention_heads(cache["blocks.0.attn.hook_pattern"][0], str_tokens)
+
+# %%
+plots.attention_heatmaps(cache["blocks.0.attn.hook_pattern"][0], str_tokens, title="attn1l, layer 0")
+
+# %% [markdown]
+# ## 2. The logits are a sum of paths
+#
+# *Objectives: decompose the logits; check the sum; find which head helps predict the next token.*
+#
+# The residual stream at the end is `embed + pos_embed + sum_h z_h W_O^h + b_O`, and the logits
+# are that times `W_U` (+ `b_U`). So `logits = direct + sum_h head_h` with
+# `head_h = z_h W_O^h W_U`, where `z_h` (`blocks.0.attn.hook_z`, `[batch, pos, head, d_head]`) is the
+# head's attention-weighted values.
+#
+# ### Exercise 1 — one head's logit term
+#
+# Return `z[:, :, head] @ W_O[head] @ W_U`, shaped `[batch, pos, d_vocab]`.
+
+# %%
+def head_logits(z: torch.Tensor, W_O: torch.Tensor, W_U: torch.Tensor, head: int) -> torch.Tensor:
+    """z: [batch, pos, n_heads, d_head]; W_O: [n_heads, d_head, d_model]; W_U: [d_model, d_vocab]."""
+    return None  # YOUR CODE HERE
+
+# %% [solution]
+def head_logits_solution(z: torch.Tensor, W_O: torch.Tensor, W_U: torch.Tensor, head: int) -> torch.Tensor:
+    return z[:, :, head] @ W_O[head] @ W_U
+
+# %%
+with torch.no_grad():
+    z, W_O, W_U = cache["blocks.0.attn.hook_z"], model.W_O[0], model.W_U
+    head_logits = checks.check_exercise(
+        "head_logits", head_logits, head_logits_solution, inputs=[(z, W_O, W_U, 0), (z, W_O, W_U, 3)],
+        hint="select the head on axis 2 of z, then multiply by that head's W_O and by W_U.",
+    )
+comps = circuits.logit_components(model, val_rows[:32])  # [1 + n_heads, batch, pos, d_vocab]
+with torch.no_grad():
+    full = model(val_rows[:32])
+print("max |sum of components - logits|:", float((comps.sum(0) - full).abs().max()))
+checks.claim("the direct path plus the four head terms sum to the logits", torch.allclose(comps.sum(0), full, atol=1e-3))
+checks.claim(
+    "our head_logits matches the decomposition's head-2 term",
+    torch.allclose(head_logits(cache["blocks.0.attn.hook_z"], W_O, W_U, 2), circuits.logit_components(model, text_tokens)[3], atol=1e-4),
+)
+
+# %%
+dla = circuits.direct_logit_attribution(comps, val_rows[:32])  # [component, batch, pos - 1]
+labels = ["direct"] + circuits.head_labels(1, cfg.n_heads)
+mean_dla = dla.mean(dim=(1, 2))
+print({k: round(float(v), 2) for k, v in zip(labels, mean_dla)})
+plots.imshow(dla[:, 0, :39], x=[f"{i}:{t}" for i, t in enumerate(str_tokens[1:])], y=labels, title="contribution to the correct next token's logit (first text)", height=300)
+
+# %% [markdown]
+# ## 3. QK and OV circuits: skip-trigrams and copying
+#
+# *Objectives: read the token-level circuits; measure copying with eigenvalues.*
+#
+# `QK = W_E W_Q W_K^T W_E^T` (`[query token, key token]`) and `OV = W_E W_V W_O W_U`
+# (`[attended token, output logit]`) are `2048 x 2048` but have rank 32: `circuits.qk_circuit` and
+# `circuits.ov_circuit` keep them as two factors and we multiply only the rows we want to see.
+#
+# A head **copies** if attending to token `b` raises the logit of `b` itself: the OV circuit then
+# has mostly positive eigenvalues. Elhage et al. summarise it as
+# `sum(eigenvalues) / sum(|eigenvalues|)`: +1 for pure copying, -1 for pure suppression.
+#
+# ### Exercise 2 — the copying score
+#
+# For a square matrix `M`, return `Re(sum of eigenvalues) / sum(|eigenvalues|)` as a float.
+# (Tip: `torch.linalg.eigvals`. The nonzero eigenvalues of `A B` equal those of `B A`, so for the
+# factored `2048 x 2048` circuit we may pass the small `32 x 32` product instead.)
+
+# %%
+def copying_score(M: torch.Tensor) -> float:
+    """Re(sum eigenvalues) / sum |eigenvalues| of a square matrix."""
+    return None  # YOUR CODE HERE
+
+# %% [solution]
+def copying_score_solution(M: torch.Tensor) -> float:
+    eig = torch.linalg.eigvals(M.double())
+    return float(eig.sum().real / eig.abs().sum())
+
+# %%
+with torch.no_grad():
+    ov_factors = [circuits.ov_circuit(model, 0, h) for h in range(cfg.n_heads)]
+    small = [b @ a for a, b in ov_factors]  # 32 x 32, same nonzero eigenvalues
+copying_score = checks.check_exercise(
+    "copying_score", copying_score, copying_score_solution, inputs=[(torch.eye(3),), (small[0],), (small[1],)],
+    hint="use the real part of the sum of the eigenvalues, and the sum of their absolute values (complex modulus).",
+)
+scores = torch.tensor([copying_score(m) for m in small])
+print("OV copying scores:", {f"L0H{h}": round(float(s), 2) for h, s in enumerate(scores)})
+
+# %%
+checks.claim(
+    "most heads copy: at least 3 of the 4 heads have an OV copying score above 0.5",
+    int((scores > 0.5).sum()) >= 3,
+    f"scores {[round(float(s), 2) for s in scores]}",
+)
+
+# %% [markdown]
+# Skip-trigrams of the most copying head: for a few source tokens `B`, which tokens does attending
+# to `B` promote (OV row), and which key tokens does a query token attend to most (QK row)?
+
+# %%
+h = int(scores.argmax())
+(ov_a, ov_b), (qk_a, qk_b) = circuits.ov_circuit(model, 0, h), circuits.qk_circuit(model, 0, h)
+with torch.no_grad():
+    for word in [" lord", " king", " love", " Romeo"]:
+        ids = tokenizer.encode(word)
+        if len(ids) != 1:
+            continue
+        (b,) = ids
+        promoted = (ov_a[b] @ ov_b).topk(6).indices
+        attended = (qk_a[b] @ qk_b)[1:].topk(6).indices + 1  # skip BOS
+        print(f"L0H{h}: attending to {word!r} promotes {[tokenizer.id_to_str(int(t)) for t in promoted]}")
+        print(f"       query {word!r} attends most to keys {[tokenizer.id_to_str(int(t)) for t in attended]}")
+
+# %% [markdown]
+# ## 4. Attention weights vs what is actually moved (Kobayashi et al. 2020)
+#
+# *Objectives: compare `alpha_ij` with `||alpha_ij f(x_j)||`; find where they disagree.*
+#
+# A head's output at query `i` is `sum_j alpha_ij f(x_j)` with `f(x_j) = v_j W_O`. A large weight
+# on a key whose `f(x_j)` is tiny moves almost nothing. Kobayashi et al. found that the tokens
+# that collect the most weight (separators, the first token) often carry small vectors: the
+# head "rests" there. `circuits.weighted_value_norms` computes `||alpha_ij f(x_j)||`.
+
+# %%
+rows = val_rows[:32]
+_, c = model.run_with_cache(rows)
+pattern = c["blocks.0.attn.hook_pattern"]  # [batch, head, q, k]
+with torch.no_grad():
+    norms = circuits.weighted_value_norms(pattern, c["blocks.0.attn.hook_v"], model.W_O[0])
+# share of each key position's attention weight and of its norm-weighted attention, per head
+q_from = 8  # skip the first queries, whose few keys all get large weights
+w_bos = pattern[:, :, q_from:, 0].sum() / pattern[:, :, q_from:].sum()
+n_bos = norms[:, :, q_from:, 0].sum() / norms[:, :, q_from:].sum()
+fx = norms / pattern.clamp_min(1e-9)  # ||f(x_j)|| per key
+fx_bos, fx_rest = fx[:, :, q_from:, 0].mean(), fx[:, :, q_from:, 1:].mean()
+print(f"BOS gets {100 * w_bos:.0f}% of the attention weight but {100 * n_bos:.0f}% of the norm-weighted attention")
+print(f"mean ||f(x)||: BOS {fx_bos:.2f}, other tokens {fx_rest:.2f}")
+sample = torch.randperm(pattern[:, :, q_from:].numel(), generator=torch.Generator().manual_seed(0))[:3000]
+plots.scatter(pattern[:, :, q_from:].flatten()[sample], norms[:, :, q_from:].flatten()[sample], title="attention weight alpha_ij vs ||alpha_ij f(x_j)|| (3000 random pairs)", xaxis="alpha_ij", yaxis="||alpha_ij f(x_j)||")
+
+# %%
+checks.claim(
+    "the first token collects attention weight but carries a small vector: its share of norm-weighted attention is under half its share of weight",
+    n_bos < 0.5 * w_bos,
+    f"weight share {w_bos:.2f}, norm share {n_bos:.2f}; ||f(BOS)|| {fx_bos:.2f} vs {fx_rest:.2f}",
+)
+
+# %% [markdown]
+# ## 5. What the layer buys
+#
+# *Objectives: compare the 1-layer model's loss with the 0-layer model's.*
+
+# %%
+loss1 = training.eval_lm_loss(model, val_rows)
+loss0 = training.eval_lm_loss(zero, val_rows)
+print(f"validation loss: 0-layer {loss0:.3f}, 1-layer attention-only {loss1:.3f}: {loss0 - loss1:.3f} nats better")
+checks.claim("one attention layer beats the 0-layer model by at least 0.1 nats", loss1 < loss0 - 0.1, f"{loss0:.3f} -> {loss1:.3f}")
+
+# %% [markdown]
+# ## Summary
+#
+# - The 1-layer attention-only model's logits are exactly the direct path plus one term per head
+#   (asserted); direct logit attribution shows which head helps predict each token.
+# - Its OV circuits mostly copy (asserted: at least 3 of 4 heads have copying score > 0.5): attending
+#   to a token raises that token's logit. With the QK circuit, this gives skip-trigrams `A … B → B`.
+# - Attention weights overstate what is moved from the first token: its vectors are small
+#   (asserted, norm-based analysis).
+# - One attention layer beats the bigram-only 0-layer model (asserted).
+#
+# **Next:** [03 · induction heads](03_induction_heads.ipynb): two layers, composition.
+#
+# ## Further reading
+# - Elhage et al., [A Mathematical Framework for Transformer Circuits](https://transformer-circuits.pub/2021/framework/index.html) (2021), "One-Layer Attention-Only Transformers".
+# - Kobayashi, Kuribayashi, Yokoi & Inui, [Attention is Not Only a Weight: Analyzing Transformers with Vector Norms](https://aclanthology.org/2020.emnlp-main.574/) (EMNLP 2020).
+# - Nostalgebraist, [interpreting GPT: the logit lens](https://www.lesswrong.com/posts/AcKRB8wDpdaN6v6ru/interpreting-gpt-the-logit-lens) (2020).
