@@ -8,6 +8,7 @@ model and its history. ``lm_checkpoint`` loads a committed checkpoint from ``dat
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 from typing import Any, Callable
 
@@ -49,15 +50,22 @@ def train_lm(
     progress: bool = True,
     repeat_frac: float = 0.0,
     on_step: Callable[[int, torch.nn.Module], None] | None = None,
+    synthetic_steps: int = 0,
 ) -> tuple[TransformerBridge, History]:
     """Train a fresh model on the corpus (course BPE, rows of ``model_cfg.n_ctx`` tokens).
 
     Evaluates the validation loss every ``train_cfg.eval_every`` steps. ``repeat_frac > 0``
     mixes in synthetic repeated-random-token rows (``repeated_rows``) so that this fraction of
     the training rows is synthetic; the validation rows stay pure corpus.
+
+    ``synthetic_steps > 0`` first trains that many steps on synthetic rows only (a warm-up in
+    which induction heads form quickly; notebook 03 says why), then ``train_cfg.n_steps`` steps
+    on the corpus mix. ``on_step`` and the history count the steps of both phases in one sequence.
     """
     if not 0.0 <= repeat_frac < 1.0:
         raise ConfigError(f"repeat_frac must be in [0, 1), got {repeat_frac}.")
+    if synthetic_steps < 0:
+        raise ConfigError(f"synthetic_steps must be 0 or more, got {synthetic_steps}.")
     train_rows, val_rows, tok = token_dataset(n_ctx=model_cfg.n_ctx, vocab_size=vocab_size, max_val_rows=max_val_rows, seed=train_cfg.seed)
     if tok.vocab_size != model_cfg.d_vocab:
         raise ValueError(f"model d_vocab={model_cfg.d_vocab} but the tokenizer has {tok.vocab_size} tokens; set d_vocab={tok.vocab_size}.")
@@ -65,8 +73,30 @@ def train_lm(
         n_syn = round(len(train_rows) * repeat_frac / (1 - repeat_frac))
         train_rows = torch.cat([train_rows, repeated_rows(n_syn, model_cfg.n_ctx, model_cfg.d_vocab, seed=train_cfg.seed)])
     model = build_model(model_cfg)
-    hist = train(model, train_rows, train_cfg, eval_fn=lambda m: {"val_loss": eval_lm_loss(m, val_rows)}, progress=progress, on_step=on_step)
+    eval_fn = lambda m: {"val_loss": eval_lm_loss(m, val_rows)}  # noqa: E731
+    warm = None
+    if synthetic_steps:
+        syn = repeated_rows(max(len(train_rows), 4096), model_cfg.n_ctx, model_cfg.d_vocab, seed=train_cfg.seed + 1)
+        warm_cfg = dataclasses.replace(train_cfg, n_steps=synthetic_steps, warmup_steps=min(train_cfg.warmup_steps, synthetic_steps), eval_every=synthetic_steps)
+        warm = train(model, syn, warm_cfg, eval_fn=eval_fn, progress=progress, on_step=on_step)
+    shifted = None if on_step is None else (lambda step, m: on_step(step + synthetic_steps, m))
+    hist = train(model, train_rows, train_cfg, eval_fn=eval_fn, progress=progress, on_step=shifted)
+    if warm is not None:
+        hist = _concat(warm, hist)
     return model, hist
+
+
+def _concat(first: History, second: History) -> History:
+    """One history for two consecutive training phases (the second's steps shifted)."""
+    n = len(first.steps)
+    out = History()
+    out.steps = first.steps + [s + n for s in second.steps]
+    out.train_loss = first.train_loss + second.train_loss
+    out.eval_steps = first.eval_steps + [s + n for s in second.eval_steps]
+    for k in set(first.metrics) | set(second.metrics):
+        out.metrics[k] = first.metrics.get(k, []) + second.metrics.get(k, [])
+    out.seconds = first.seconds + second.seconds
+    return out
 
 
 def snapshots_path(name: str) -> Path:
@@ -153,6 +183,7 @@ def cli_main(argv: list[str] | None = None) -> int:
     ap.add_argument("--warmup", type=int, default=100)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--repeat-frac", type=float, default=0.0, help="fraction of training rows that are synthetic repeated random tokens")
+    ap.add_argument("--synthetic-steps", type=int, default=0, help="first train this many steps on synthetic repeated random tokens only")
     ap.add_argument("--snapshot-every", type=int, default=None, help="save fp16 weight snapshots every N steps to NAME_snapshots.safetensors")
     ap.add_argument("--track-every", type=int, default=None, help="log in-context metrics (induction scores, repeat losses) every N steps into the card")
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
@@ -168,13 +199,13 @@ def cli_main(argv: list[str] | None = None) -> int:
     torch.manual_seed(a.seed)
     snaps: dict[str, Tensor] = {}
     track: dict[str, list] = {}
-    probe = repeated_random_tokens(16, 40, a.vocab_size, seed=1234)
+    probe = repeated_random_tokens(16, min(40, (a.n_ctx - 1) // 2), a.vocab_size, seed=1234)  # [BOS] r r fits in n_ctx
     val_probe = token_dataset(n_ctx=a.n_ctx, vocab_size=a.vocab_size, max_val_rows=32, seed=a.seed)[1]
 
     def on_step(step: int, model: torch.nn.Module) -> None:
         # ``step`` counts optimiser updates already made, minus one: the weights now are after step + 1 updates.
         done = step + 1
-        if a.snapshot_every and done % a.snapshot_every == 0 and done < a.steps:  # the final weights are the checkpoint itself
+        if a.snapshot_every and done % a.snapshot_every == 0 and done < a.steps + a.synthetic_steps:  # the final weights are the checkpoint itself
             snaps.update({f"step{done}.{k}": v.detach().to(torch.float16).clone() for k, v in model.state_dict().items()})
         if a.track_every and (step == 0 or done % a.track_every == 0):
             model.eval()
@@ -185,7 +216,7 @@ def cli_main(argv: list[str] | None = None) -> int:
             for k, v in m.items():
                 track.setdefault(k, []).append(v)
 
-    model, hist = train_lm(mcfg, tcfg, vocab_size=a.vocab_size, repeat_frac=a.repeat_frac, on_step=on_step if (a.snapshot_every or a.track_every) else None)
+    model, hist = train_lm(mcfg, tcfg, vocab_size=a.vocab_size, repeat_frac=a.repeat_frac, synthetic_steps=a.synthetic_steps, on_step=on_step if (a.snapshot_every or a.track_every) else None)
     out = (a.out or checkpoint_path("x").parent) / a.name
     cmd = "python -m helpers.train lm " + " ".join(argv if argv is not None else [])
     metrics: dict[str, Any] = dict(hist.summary())

@@ -379,8 +379,13 @@ plots.scatter(fires, purity, labels=[f"N{i}" for i in range(cfg.d_mlp)], title="
 # they write (the tokens their output direction pushes up).
 W_dir0 = torch.stack([dla.neuron_output_logits(model, 0, n) for n in range(cfg.d_mlp)])  # [d_mlp, d_vocab]
 print("token detectors:", ", ".join(f"N{n}:{tok.id_to_str(int(top_tok[:, n].mode().values))!r}" for n in torch.nonzero(purity >= 0.9)[:, 0].tolist()))
-cands = [233, 287, 174]  # picked by reading the list above (this checkpoint's neuron numbers)
-assert all(purity[n] >= 0.9 for n in cands), "these neuron ids belong to the committed full2l checkpoint"
+# The three purest detectors of three different tokens (ties broken by how often they fire).
+detector_tok = top_tok.mode(0).values  # [d_mlp]: each neuron's most common top-20 token
+cands, seen = [], set()
+for n in torch.argsort(purity + 0.01 * fires, descending=True).tolist():
+    if int(detector_tok[n]) not in seen and len(cands) < 3:
+        cands.append(n)
+        seen.add(int(detector_tok[n]))
 for n in cands:
     tok_id = int(top_tok[:, n].mode().values)
     on_tok = val_rows.flatten() == tok_id
@@ -421,8 +426,12 @@ checks.claim(
 
 # %%
 acts1 = cache_v["blocks.1.mlp.hook_post"]
-neuron = 23  # a layer-1 newline detector of this checkpoint (see its contexts below)
-W_dir = dla.neuron_output_logits(model, 1, neuron)  # [d_vocab]: its direct push on each logit
+# Pick the neuron with the largest estimated direct effect: its mean activation at its 20
+# strongest positions times the largest push its output direction gives any one token.
+W_dir1 = torch.stack([dla.neuron_output_logits(model, 1, n) for n in range(cfg.d_mlp)])  # [d_mlp, d_vocab]
+est = acts1.flatten(0, 1).topk(20, dim=0).values.mean(0) * W_dir1.max(-1).values
+neuron = int(est.argmax())
+W_dir = W_dir1[neuron]  # [d_vocab]: its direct push on each logit
 target = int(W_dir.argmax())
 print(f"L1N{neuron} pushes up:", [t for t, _ in analysis.top_k_tokens(W_dir, tok, k=6)])
 clean, ablated = dla.ablate_neuron_logits(model, val_rows, layer=1, neuron=neuron)
