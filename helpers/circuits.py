@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import torch
-from jaxtyping import Float, Int
+from jaxtyping import Bool, Float, Int
 from torch import Tensor
 from transformer_lens.model_bridge import TransformerBridge
 
@@ -216,3 +216,17 @@ def icl_score(per_token_loss: Float[Tensor, "batch pos"], early: slice = slice(5
     Negative: the model predicts better with more context."""
     per_token_loss = per_token_loss.detach()
     return float(per_token_loss[:, late].mean() - per_token_loss[:, early].mean())
+
+
+def repeated_bigram_mask(tokens: Int[Tensor, "batch pos"]) -> Bool[Tensor, "batch pos"]:
+    """True at position ``i`` when the bigram ``(tokens[i], tokens[i+1])`` already occurred earlier
+    in the row (some ``j < i`` with the same two tokens): where an induction head can predict the
+    next token by copying (notebooks 03 and 04). The last position has no next token: False.
+    """
+    if tokens.dim() != 2:
+        raise ShapeError(f"tokens must be [batch, pos], got shape {tuple(tokens.shape)}.")
+    cur, nxt = tokens[:, :-1], tokens[:, 1:]  # bigram (cur[i], nxt[i]) starts at position i
+    same = (cur[:, :, None] == cur[:, None, :]) & (nxt[:, :, None] == nxt[:, None, :])  # [batch, i, j]
+    earlier = torch.ones(cur.shape[1], cur.shape[1], dtype=torch.bool, device=tokens.device).tril(-1)  # j < i
+    mask = (same & earlier).any(-1)
+    return torch.cat([mask, torch.zeros(tokens.shape[0], 1, dtype=torch.bool, device=tokens.device)], dim=1)

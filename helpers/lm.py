@@ -220,6 +220,8 @@ def cli_main(argv: list[str] | None = None) -> int:
     out = (a.out or checkpoint_path("x").parent) / a.name
     cmd = "python -m helpers.train lm " + " ".join(argv if argv is not None else [])
     metrics: dict[str, Any] = dict(hist.summary())
+    metrics["synthetic_steps"] = a.synthetic_steps
+    metrics["repeat_frac"] = a.repeat_frac
     if track:
         # the mean training loss over the steps since the previous log point
         edges = [0] + track["step"]

@@ -147,3 +147,13 @@ def test_track_metrics_shapes_and_ranges():
     assert len(m["induction"]) == 2 and len(m["induction"][0]) == 2
     assert all(0.0 <= s <= 1.0 for layer in m["induction"] for s in layer)
     assert m["loss_repeat1"] > 0 and m["loss_repeat2"] > 0 and isinstance(m["icl_score"], float)
+
+
+def test_repeated_bigram_mask_marks_only_repeats_of_earlier_bigrams():
+    from helpers.circuits import repeated_bigram_mask
+
+    tokens = torch.tensor([[0, 5, 6, 7, 5, 6, 5, 7]])
+    # bigram (5, 6) first at 1, again at 4 -> True at 4; (5, 7) at 6 is new; last position False
+    assert repeated_bigram_mask(tokens).tolist() == [[False, False, False, False, True, False, False, False]]
+    with pytest.raises(ShapeError):
+        repeated_bigram_mask(tokens[0])

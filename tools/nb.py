@@ -67,6 +67,13 @@ def parse(src: str) -> list[tuple[str, str]]:
 
 
 def build(src_path: Path) -> Path:
+    out = src_path.parent.parent / (src_path.stem + ".ipynb")
+    nbformat.write(build_notebook(src_path), out)
+    return out
+
+
+def build_notebook(src_path: Path) -> nbformat.NotebookNode:
+    """The notebook (no outputs) that ``src_path`` describes."""
     name = src_path.stem + ".ipynb"
     nb = nbformat.v4.new_notebook()
     nb.metadata.update(
@@ -94,9 +101,7 @@ def build(src_path: Path) -> Path:
             nb.cells.append(nbformat.v4.new_code_cell(text))
         else:
             raise SystemExit(f"{src_path}: unknown cell marker [{kind}]")
-    out = src_path.parent.parent / name
-    nbformat.write(nb, out)
-    return out
+    return nb
 
 
 def run(nb_path: Path, timeout: int = 900) -> float:
@@ -131,6 +136,11 @@ def check(nb_path: Path) -> list[str]:
     md = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
     problems = [f"missing {what}" for what, ok in REQUIRED.items() if not ok(md, code, nb)]
+    src = nb_path.parent / "src" / (nb_path.stem + ".py")
+    if not src.exists():
+        problems.append(f"no source {src}")
+    elif [c.source for c in build_notebook(src).cells] != [c.source for c in nb.cells]:
+        problems.append(f"out of date with {src}: run python tools/nb.py make {src}")
     size = nb_path.stat().st_size
     if size > 2_000_000:
         problems.append(f"{size / 1e6:.1f} MB; keep notebooks under 2 MB")
