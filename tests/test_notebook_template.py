@@ -38,3 +38,18 @@ def test_template_check_catches_a_bare_notebook(tmp_path):
     nbformat.write(nb, tmp_path / "x.ipynb")
     problems = _nb_tool().check(tmp_path / "x.ipynb")
     assert any("Colab badge" in p for p in problems) and any("claim" in p for p in problems)
+
+
+def test_check_catches_a_notebook_out_of_date_with_its_source(tmp_path):
+    import nbformat
+
+    tool = _nb_tool()
+    (tmp_path / "src").mkdir()
+    src = tmp_path / "src" / "x.py"
+    src.write_text("# %% [markdown]\n# # x\n\n# %%\nprint(1)\n")
+    out = tool.build(src)
+    assert not any("out of date" in p for p in tool.check(out))
+    src.write_text("# %% [markdown]\n# # x\n\n# %%\nprint(2)\n")  # edited, never rebuilt
+    assert any("out of date" in p for p in tool.check(out))
+    nbformat.write(nbformat.v4.new_notebook(), tmp_path / "y.ipynb")
+    assert any("no source" in p for p in tool.check(tmp_path / "y.ipynb"))

@@ -201,7 +201,8 @@ checks.claim(
 # In a play, each speech opens with the speaker's name in capitals, and the same few names
 # return all through a scene. So "a name seen earlier → that name (and the other names of the
 # same play) next" is a skip-trigram `A … B → B` worth a whole head: attending to `OTHELLO`
-# promotes `OTHELLO`, `DESDEMONA`, `IAGO`. That is in-context learning of the simplest kind,
+# promotes `OTHELLO`, `DESDEMONA`, `IAGO`. The QK side agrees: as a query, a name looks for
+# fragments of other speaker names (`KA…` of KATHARINA, `PAND…` of PANDARUS). That is in-context learning of the simplest kind,
 # and notebook 03 builds the sharper version, the induction head.
 
 # %% [markdown]
