@@ -1,6 +1,7 @@
 """Steps to grok over a weight-decay x training-fraction grid, and Grokfast vs plain AdamW (notebook 07).
 
-    PYTHONPATH=. python benchmarks/grokking_sweep.py --prime 59 --seeds 0 1 --out data/grokking_sweep_p59.json
+    PYTHONPATH=. python benchmarks/grokking_sweep.py --prime 59 --seeds 0 1 --weight-decays 0.3 1.0 3.0 \
+        --train-fracs 0.3 0.45 0.6 --max-steps 2000 --out data/grokking_sweep_p59.json
 
 Each cell trains the fast model (helpers.grokking) until test accuracy reaches 99% or the step
 cap; "steps to grok" is that step (None when it never got there). The JSON holds the config of
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -58,7 +60,7 @@ def main() -> None:
                          grokfast_alpha=alpha, grokfast_lambda=args.grokfast_lambda)  # fmt: skip
             grokfast.append(r)
             print(f"seed {seed} wd {wd} grokfast {alpha}: grok at {r['steps_to_grok']}", flush=True)
-    record = {"command": "python benchmarks/grokking_sweep.py " + " ".join(f"{k}={v}" for k, v in vars(args).items()),
+    record = {"command": "python benchmarks/grokking_sweep.py " + " ".join(sys.argv[1:]),
               "grid": grid, "grokfast": grokfast, "total_seconds": round(time.perf_counter() - t0, 1),
               "threads": torch.get_num_threads()}  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -39,6 +39,7 @@
 import json
 
 import numpy as np
+import plotly.graph_objects as go
 import torch
 
 from helpers import checks, grokking, paths, plots
@@ -98,8 +99,9 @@ plots.imshow(shown, x=[str(f) for f in fracs], y=[str(w) for w in wds], zmid=Non
 
 # %%
 inf_table = np.where(np.isnan(table), np.inf, table)  # a run that missed the cap counts as "later than any"
-more_data = all(np.all(np.diff(inf_table[s, w]) <= 0) for s in range(len(seeds)) for w in range(len(wds)))
-more_decay = all(np.all(np.diff(inf_table[s, :, f]) <= 0) for s in range(len(seeds)) for f in range(len(fracs)))
+non_increasing = lambda xs: all(a >= b for a, b in zip(xs, xs[1:]))  # noqa: E731  (inf >= inf holds)
+more_data = all(non_increasing(inf_table[s, w].tolist()) for s in range(len(seeds)) for w in range(len(wds)))
+more_decay = all(non_increasing(inf_table[s, :, f].tolist()) for s in range(len(seeds)) for f in range(len(fracs)))
 n_grok, n_cells = int(np.isfinite(inf_table).sum()), inf_table.size
 checks.claim(
     "The grid spans the phenomenon: some runs grok within the cap and some do not",
@@ -178,8 +180,6 @@ grokfast_ema = checks.check_exercise(
 # initial weights, same data split, same step cap. Only the gradient filter differs.
 
 # %%
-import plotly.graph_objects as go
-
 pairs: dict[tuple[int, float], dict[str, int | None]] = {}
 for r in record["grokfast"]:
     c = r["config"]
@@ -198,7 +198,32 @@ for (s_, w_), v in pairs.items():
     print(f"seed {s_} wd {w_}: plain {v['plain']}, Grokfast {v['grokfast']}")
 
 # %%
-GROKFAST_CLAIMS = True
+both = {k: v for k, v in pairs.items() if v["plain"] is not None or v["grokfast"] is not None}
+as_steps = lambda x: x if x is not None else np.inf  # noqa: E731
+slower = sum(as_steps(v["grokfast"]) > as_steps(v["plain"]) for v in both.values())
+best_speedup = max(as_steps(v["plain"]) / as_steps(v["grokfast"]) for v in both.values())
+checks.claim(
+    "Grokfast-EMA on top of weight decay is no speed-up on this task: slower than plain AdamW in most (seed, weight decay) "
+    "pairs where either grokked, and never more than 1.25x faster",
+    slower > len(both) / 2 and best_speedup <= 1.25,
+    f"slower in {slower} of {len(both)} pairs; best speed-up {best_speedup:.2f}x",
+)
+neither = [k for k, v in pairs.items() if v["plain"] is None and v["grokfast"] is None]
+print("pairs where neither grokked within the cap:", neither)
+
+# %% [markdown]
+# So on this task, with weight decay already doing its job, the slow-gradient filter did not
+# help, and where weight decay was too weak to grok within the cap (wd 0.3), Grokfast did not
+# rescue it either. That is not a refutation of the paper: its largest gains were with little or
+# no weight decay and other tasks, and `lambda`/`alpha` were tuned per task. It is a reminder
+# that "X accelerates grokking" is a claim to measure on your own setting, with the same seeds
+# and a fair baseline. Try `grokfast_lambda=5` or `weight_decay=0` in the cell below.
+
+# %%
+trial = GrokConfig(p=59, train_frac=gf_frac, lr=3e-3, weight_decay=1.0, n_steps=300, eval_every=25,
+                   grokfast_alpha=0.98, grokfast_lambda=2.0, seed=0)  # fmt: skip
+_, trial_hist = grokking.train_grokking(trial)
+print(f"300 steps with Grokfast: train acc {trial_hist.train_acc[-1]:.2f}, test acc {trial_hist.test_acc[-1]:.2f}")
 
 # %% [markdown]
 # ## 4. Optional: log to Weights & Biases
@@ -231,7 +256,14 @@ if USE_WANDB:
 # %% [markdown]
 # ## Summary
 #
-# SUMMARY_PLACEHOLDER
+# - "Steps to grok" is the first step with 99% test accuracy, within a fixed cap; runs that miss
+#   the cap are reported as such, not given a number.
+# - On `a + b mod 59`, more training data and more weight decay both make grokking come sooner,
+#   monotonically on every seed of a 3 x 3 grid (asserted); with 30% of the pairs, none of the
+#   runs grokked within 2,000 steps.
+# - A cell of the sweep re-runs live to the same step (asserted): the sweep is reproducible.
+# - Grokfast-EMA with its default settings did not speed grokking up here: slower than plain
+#   AdamW in most pairs (asserted). Measure acceleration claims on your own setting.
 #
 # ## Further reading
 # - Lee, Kang, Kim, Lee (2024), *Grokfast: accelerated grokking by amplifying slow gradients*, <https://arxiv.org/abs/2405.20233>.
