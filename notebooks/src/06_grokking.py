@@ -303,17 +303,19 @@ checks.claim(
 # waves of `a − b − c`, not of `a + b − c`.*
 #
 # Nothing in the architecture knows about addition. With `a − b` the trig identities work the
-# same way: `cos(w (a − b − c))` peaks at `c = a − b mod p`. Same settings as the live run,
-# only the operation changes.
+# same way: `cos(w (a − b − c))` peaks at `c = a − b mod p`. Same optimiser settings as the
+# live run; to save a minute we use a smaller prime (p = 59: a quarter of the pairs), and 60% of
+# the pairs for training (with 50%, subtraction had not grokked within 1,500 steps).
 
 # %%
-SUB = GrokConfig(p=P, op="sub", train_frac=LIVE.train_frac, lr=LIVE.lr, weight_decay=LIVE.weight_decay,
+P_SUB = 59
+SUB = GrokConfig(p=P_SUB, op="sub", train_frac=0.6, lr=LIVE.lr, weight_decay=LIVE.weight_decay,
                  n_steps=1500, eval_every=25, stop_at_test_acc=0.995, seed=0)  # fmt: skip
 sub_model, sub_hist = grokking.train_grokking(SUB, progress=True)
 sub_mem, sub_grok = sub_hist.first_step("train_acc", 1.0), sub_hist.first_step("test_acc", 0.99)
-print(f"a - b mod {P}: train acc 100% at step {sub_mem}, test acc 99% at step {sub_grok} ({sub_hist.seconds:.0f} s)")
-sub_logits = grokking.grid_logits(sub_model, P)[:, :, :P]
-sub_keys = fourier.key_frequencies(sub_model.W_E[:P].detach(), share=0.8)
+print(f"a - b mod {P_SUB}: train acc 100% at step {sub_mem}, test acc 99% at step {sub_grok} ({sub_hist.seconds:.0f} s)")
+sub_logits = grokking.grid_logits(sub_model, P_SUB)[:, :, :P_SUB]
+sub_keys = fourier.key_frequencies(sub_model.W_E[:P_SUB].detach(), share=0.8)
 fit_sub = fourier.cos_fit_fraction(sub_logits, sub_keys, op="sub")
 fit_add = fourier.cos_fit_fraction(sub_logits, sub_keys, op="add")
 print(f"key frequencies {sub_keys}; variance explained by cos(w_k(a-b-c)) {fit_sub:.0%}, by cos(w_k(a+b-c)) {fit_add:.0%}")
@@ -338,10 +340,13 @@ checks.claim(
 # *Objectives: compare the live run with the paper's settings; check that the same structure
 # appears there.*
 #
-# With the paper's settings (p = 113, 30% of pairs, lr 1e-3, weight decay 1.0) grokking takes
-# thousands of steps: minutes of CPU, too long for this notebook. The course ships that run's
-# metrics and a few fp16 snapshots, made by the command printed below (`helpers.train grokking`);
-# rerun it to reproduce them.
+# With the paper's settings (p = 113, 30% of pairs, lr 1e-3, weight decay 1.0) the paper's
+# models grok after about 10,000 full-batch steps. That is half an hour of CPU here, too long
+# for this notebook, so the course ships one such run's metrics and fp16 snapshots every 2,000
+# steps, made by the command printed below (`helpers.train grokking`); rerun it (with more
+# `--epochs`) to reproduce and extend it. In this run (seed 0, 10,000 steps) the model
+# memorised by step 300 and had **not** generalised by step 10,000: the gap is far wider than
+# in the live run.
 
 # %%
 PAPER = paths.data_dir() / "checkpoints" / "grok_paper_p113"
@@ -360,20 +365,23 @@ for name, c_, h_, m_, g_ in rows_:
     print(f"{name:<26}{c_.p:>5}{c_.train_frac:>11}{c_.lr:>8}{m_!s:>12}{g_!s:>10}{h_.ms_per_step:>9.0f}{h_.seconds:>9.0f}")
 
 # %%
-final_paper = grokking.load_snapshot(PAPER, paper_steps[-1])
-paper_keys = fourier.key_frequencies(final_paper.W_E[: paper_cfg.p].detach(), share=0.8)
-paper_fit = fourier.cos_fit_fraction(grokking.grid_logits(final_paper, paper_cfg.p)[:, :, : paper_cfg.p], paper_keys)
-print(f"final snapshot (step {paper_steps[-1]}): key frequencies {paper_keys}; cos(w_k(a+b-c)) explains {paper_fit:.0%} of the logits")
 checks.claim(
-    "With the paper's settings the grokking gap is much wider: 99% test accuracy at least 10x later than 100% train accuracy",
-    paper_mem is not None and paper_grok is not None and paper_grok >= 10 * paper_mem,
-    f"train 100% at step {paper_mem}, test 99% at step {paper_grok}",
+    "With the paper's settings the grokking gap is much wider: the model memorises within 1,000 steps, and 99% test "
+    "accuracy comes at least 10x later, or not within the run",
+    paper_mem is not None and paper_mem <= 1000 and (paper_grok is None or paper_grok >= 10 * paper_mem),
+    f"train 100% at step {paper_mem}, test 99% at step {paper_grok} (run length {paper_hist.steps[-1]})",
 )
-checks.claim(
-    "The paper-config model has the same algorithm: at most 10 key frequencies, and their cos(w_k(a+b-c)) terms explain a large share of the logits",
-    len(paper_keys) <= 10 and paper_fit > 0.3,
-    f"{len(paper_keys)} key frequencies {paper_keys}; {paper_fit:.0%} of the logit variance",
-)
+
+# %% [markdown]
+# Is a circuit forming underneath? Track the share of the embedding's Fourier norm held by its
+# 10 strongest frequencies at each snapshot (a uniform spread would give 10/56 = 18%).
+
+# %%
+for step_ in paper_steps:
+    snap_model = grokking.load_snapshot(PAPER, step_)
+    fn = fourier.frequency_norms(snap_model.W_E[: paper_cfg.p].detach())
+    top10 = float(fn.topk(10).values.sum() / fn.sum())
+    print(f"step {step_:6d}: top-10 frequencies hold {top10:.0%} of the embedding's Fourier norm")
 
 # %% [markdown]
 # ## Summary
@@ -391,10 +399,10 @@ checks.claim(
 # - Subtraction is learned the same way: it groks, and its logits are waves of `a − b − c`
 #   (asserted against `a + b − c`).
 #
-# Reproduce the paper's exact configuration with the CLI:
-# `python -m helpers.train grokking --prime 113 --train-frac 0.3 --epochs 10000 --lr 1e-3
-# --weight-decay 1.0 --checkpoint-every 1000 --out data/checkpoints/grok_paper_p113`
-# (8-9 CPU-minutes; the trainer reached 99% test accuracy at about step 6,600 with seed 0).
+# Reproduce the paper's exact configuration with the CLI (section 6's files):
+# `python -m helpers.train grokking --prime 113 --train-frac 0.3 --epochs 10000 --checkpoint-every 2000
+# --fp16 --out data/checkpoints/grok_paper_p113` (35 minutes on a shared 2-core CPU; add
+# `--epochs` to watch it grok).
 #
 # ## Further reading
 # - Nanda, Chan, Lieberum, Smith, Steinhardt (2023), *Progress measures for grokking via
