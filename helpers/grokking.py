@@ -8,13 +8,18 @@ inputs ``[a, b, =]``. The notebooks analyse it as a TransformerLens model
 
 - the loss reads only the last position, so the MLP and the unembedding run only there
   (the other two positions are needed only as attention keys and values);
-- every input is 3 tokens from a vocabulary of p + 1, so the keys, values and the query are
-  looked up from small per-position tables (``(W_E + W_pos[i]) @ W_K``) instead of being
-  recomputed for every example;
-- fused AdamW, full batch.
+- every input is 3 (position, token) pairs, and a batch holds only a few hundred distinct
+  pairs: keys, values and queries are computed once per distinct pair and looked up;
+- everything linear is regrouped around the attention pattern: what a (pair, head) writes to
+  the residual stream is multiplied by ``W_in`` and ``W_U`` once per pair (a small table), and
+  each example only takes a pattern-weighted sum of 12 table rows (``F.embedding_bag``). The
+  MLP's output goes to the logits through the [d_vocab, d_mlp] product ``W_U @ W_out``. So the
+  big per-example products ``@ W_O``, ``@ W_in``, ``@ W_U`` disappear; one remains;
+- the loss's softmax in float64, as in the paper (float32 "slingshots" once the train loss is
+  ~1e-7); fused AdamW; full batch.
 
 ``FastGrokModel.from_tl`` / ``to_tl`` move the weights to and from the TransformerLens model
-(``tests/test_grokking.py`` proves the logits agree). ``train_grokking`` adds an optional
+(``tests/test_grokking.py`` proves the logits and every weight's gradient agree). ``train_grokking`` adds an optional
 Grokfast-EMA gradient filter (Lee et al. 2024): ``g <- g + lambda * EMA_alpha(g)``.
 
 CLI: ``python -m helpers.train grokking --prime 113 --train-frac 0.3 --epochs 25000 --out DIR``.
@@ -66,6 +71,7 @@ class GrokConfig(_Config):
     snapshot_every: int | None = None
     stop_at_test_acc: float | None = None
     seed: int = 0
+    loss_dtype: str = "float64"
 
     def __post_init__(self) -> None:
         if not isinstance(self.p, int) or self.p < 3:
@@ -96,6 +102,8 @@ class GrokConfig(_Config):
                 f"snapshot_every ({self.snapshot_every}) must be a multiple of eval_every ({self.eval_every}): "
                 "snapshots are taken at evaluation steps."
             )
+        if self.loss_dtype not in ("float32", "float64"):
+            raise ConfigError(f"loss_dtype must be 'float32' or 'float64', got {self.loss_dtype!r}.")
         if self.stop_at_test_acc is not None and not 0 < self.stop_at_test_acc <= 1:
             raise ConfigError(f"stop_at_test_acc must be in (0, 1], got {self.stop_at_test_acc}.")
 
@@ -191,30 +199,47 @@ class FastGrokModel(torch.nn.Module):
         return model
 
     def forward(self, tokens: Int[Tensor, "batch 3"]) -> Float[Tensor, "batch d_vocab"]:
-        """Logits at the last position (what the TL model gives at ``[:, -1]``)."""
+        """Logits at the last position (what the TL model gives at ``[:, -1]``).
+
+        The same function as the TL model, regrouped so that the big matrix products act on
+        small per-(position, token) tables instead of on every example (see the module doc).
+        """
         cfg = self.cfg
         if tokens.dim() != 2 or tokens.shape[1] != cfg.n_ctx:
             raise ShapeError(f"tokens must have shape [batch, {cfg.n_ctx}], got {tuple(tokens.shape)}.")
-        H, dh = cfg.n_heads, cfg.d_head
-        # Residual stream at each position before the block, for every token id: [pos, d_vocab, d_model].
-        x_tab = self.W_E.unsqueeze(0) + self.W_pos.unsqueeze(1)
-        # Keys and values of every (position, token) pair, looked up with one embedding call
+        n_ctx, H, dh, v, m = cfg.n_ctx, cfg.n_heads, cfg.d_head, cfg.d_vocab, cfg.d_mlp
+        # Each example is 3 (position, token) pairs, and only a few hundred distinct pairs occur
+        # in a batch: compute everything per distinct pair, then look it up per example
         # (F.embedding's backward is much faster on a CPU than advanced indexing's).
-        kv_tab = torch.cat([F.linear(x_tab, self.W_K, self.b_K), F.linear(x_tab, self.W_V, self.b_V)], dim=-1)
-        ids = tokens + torch.arange(cfg.n_ctx) * cfg.d_vocab  # row of (position, token) in the flat table
-        kv = F.embedding(ids, kv_tab.view(-1, 2 * cfg.d_model))  # [batch, key_pos, 2 d_model]
-        k = kv[..., : cfg.d_model].reshape(-1, cfg.n_ctx, H, dh)  # [batch, key_pos, head, d_head]
-        v = kv[..., cfg.d_model :].reshape(-1, cfg.n_ctx, H, dh)
-        last = tokens[:, -1]
-        q = F.embedding(last, F.linear(x_tab[-1], self.W_Q, self.b_Q)).view(-1, H, dh)  # only the last position queries
-        # The last position attends to all positions (the causal mask hides nothing from it).
-        # Broadcast-and-sum: with 3 keys, this beats batched matmuls of tiny matrices on a CPU.
-        scores = (q.unsqueeze(1) * k).sum(-1) / math.sqrt(dh)  # [batch, key_pos, head]
-        pattern = scores.softmax(dim=1)
-        z = (pattern.unsqueeze(-1) * v).sum(1).reshape(-1, cfg.d_model)
-        resid = F.embedding(last, x_tab[-1]) + F.linear(z, self.W_O, self.b_O)
-        resid = resid + F.linear(F.relu(F.linear(resid, self.W_in, self.b_in)), self.W_out, self.b_out)
-        return F.linear(resid, self.W_U, self.b_U)
+        uniq, inv = torch.unique(tokens + torch.arange(n_ctx) * v, return_inverse=True)
+        x = F.embedding(uniq % v, self.W_E) + F.embedding(uniq // v, self.W_pos)  # [pair, d_model]
+        last = inv[:, -1]  # the query position's pair, per example
+
+        # 1. Attention pattern of the last position (it attends to all positions: the causal mask
+        #    hides nothing from it).
+        k = F.embedding(inv, F.linear(x, self.W_K, self.b_K)).view(-1, n_ctx, H, dh)
+        q = F.embedding(last, F.linear(x, self.W_Q, self.b_Q)).view(-1, 1, H, dh)
+        pattern = ((q * k).sum(-1) / math.sqrt(dh)).softmax(dim=1)  # [batch, key_pos, head]
+
+        # 2. What each (pair, head) writes, already multiplied by everything linear that reads the
+        #    residual stream: W_in (the MLP's input) and W_U (the direct path to the logits).
+        W_read = torch.cat([self.W_in, self.W_U])  # [d_mlp + d_vocab, d_model]
+        v_pair = F.linear(x, self.W_V, self.b_V).view(-1, H, dh)
+        ov = torch.einsum("tha,dha->thd", v_pair, self.W_O.view(-1, H, dh))  # [pair, head, d_model]
+        read_tab = F.linear(ov, W_read)  # [pair, head, d_mlp + d_vocab]
+        # The query position's own residual (embedding + b_O), read the same way, plus the biases.
+        base = F.linear(x + self.b_O, W_read, torch.cat([self.b_in, self.b_U]))  # [pair, d_mlp + d_vocab]
+
+        # 3. Per example: base + sum over (key position, head) of pattern * table row. embedding_bag
+        #    with per-example weights does this weighted gather-and-sum without materialising rows.
+        rows = (inv.unsqueeze(-1) * H + torch.arange(H)).view(-1, n_ctx * H)  # [batch, pos*head]
+        read = F.embedding(last, base) + F.embedding_bag(
+            rows, read_tab.view(-1, m + v), per_sample_weights=pattern.reshape(-1, n_ctx * H), mode="sum"
+        )
+        pre, direct = read[:, :m], read[:, m:]  # MLP pre-activation; residual stream @ W_U^T (+ b_U)
+
+        # 4. MLP output straight to the logits: W_U @ W_out is only [d_vocab, d_mlp].
+        return direct + F.linear(F.relu(pre), self.W_U @ self.W_out, self.W_U @ self.b_out)
 
 
 def weight_norm(model: torch.nn.Module) -> float:
@@ -296,6 +321,10 @@ def train_grokking(
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay, fused=True)
     ema = [torch.zeros_like(p) for p in params] if cfg.grokfast_alpha is not None else None
+    # Once train loss is ~1e-7, float32 cannot resolve 1 - p(correct): the gradient loses its
+    # balance and training "slingshots" (loss spikes every ~1,500 steps). The paper computes the
+    # loss in float64; so do we (the logits are only [n_train, p], so it costs ~nothing).
+    loss_dtype = getattr(torch, cfg.loss_dtype)
     hist = GrokHistory()
     x_tr, y_tr, x_te, y_te = data.train_tokens, data.train_labels, data.test_tokens, data.test_labels
 
@@ -307,7 +336,7 @@ def train_grokking(
     t0 = time.perf_counter()
     for step in range(cfg.n_steps + 1):
         logits = model(x_tr)
-        loss = F.cross_entropy(logits, y_tr)
+        loss = F.cross_entropy(logits.to(loss_dtype), y_tr)
         if step % cfg.eval_every == 0 or step == cfg.n_steps:
             # Train metrics come free from this step's forward pass (before its update).
             hist.steps.append(step)
@@ -362,6 +391,11 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--grokfast-alpha", type=float, default=None, help="Grokfast-EMA decay, e.g. 0.98 (off if unset)")
     ap.add_argument("--grokfast-lambda", type=float, default=2.0, help="Grokfast amplification (default 2)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--loss-dtype", choices=["float64", "float32"], default="float64",
+        help="precision of the softmax in the loss (default float64, as in the paper: float32 makes training "
+        "'slingshot' once the train loss is ~1e-7)",
+    )  # fmt: skip
     ap.add_argument("--eval-every", type=int, default=100, help="log metrics every this many steps")
     ap.add_argument("--checkpoint-every", type=int, default=None, help="save a snapshot every this many steps")
     ap.add_argument("--stop-at-test-acc", type=float, default=None, help="stop once test accuracy reaches this")
@@ -420,6 +454,7 @@ def cli_main(argv: list[str]) -> int:
             weight_decay=args.weight_decay, betas=(0.9, args.beta2), grokfast_alpha=args.grokfast_alpha,
             grokfast_lambda=args.grokfast_lambda, eval_every=args.eval_every,
             snapshot_every=args.checkpoint_every, stop_at_test_acc=args.stop_at_test_acc, seed=args.seed,
+            loss_dtype=args.loss_dtype,
         )  # fmt: skip
     except ConfigError as e:
         _parser().error(str(e))

@@ -36,6 +36,25 @@ def test_fast_model_gives_the_tl_models_logits():
     assert torch.allclose(got, want, atol=1e-5), (got - want).abs().max()
 
 
+def test_fast_model_gives_the_tl_models_gradients():
+    """The trainer is exact: one loss, the same gradient for every weight as the TL model's."""
+    cfg = GrokConfig(**SMALL)
+    tl = perturbed_tl(cfg)
+    fast = FastGrokModel.from_tl(tl)
+    tokens = torch.cat([grokking.all_pairs(cfg.p), torch.randint(0, cfg.p + 1, (50, 3))])
+    labels = torch.randint(0, cfg.p, (tokens.shape[0],))
+    torch.nn.functional.cross_entropy(tl(tokens)[:, -1], labels).backward()
+    torch.nn.functional.cross_entropy(fast(tokens), labels).backward()
+    # TransformerBridge names its parameters differently, but in the state dict's order.
+    tl_params = [p for _, p in tl.named_parameters()]
+    trained = [name for name in grokking.TL_NAMES.values() if name != "b_U"]
+    assert len(tl_params) == len(trained)
+    for name, tl_param in zip(trained, tl_params):
+        mine = getattr(fast, name).grad
+        assert mine is not None and mine.shape == tl_param.grad.shape, name
+        assert torch.allclose(mine, tl_param.grad, atol=1e-6, rtol=1e-4), (name, (mine - tl_param.grad).abs().max())
+
+
 def test_weights_round_trip_to_a_tl_model():
     cfg = GrokConfig(**SMALL)
     fast = FastGrokModel.from_tl(perturbed_tl(cfg))
@@ -74,6 +93,16 @@ def test_grokfast_with_zero_lambda_is_plain_adamw_and_otherwise_differs():
     assert fast.train_loss[-1] != plain.train_loss[-1]
 
 
+def test_loss_precision_changes_only_rounding_early_on():
+    """float64 is the default (the paper's); early in training float32 gives nearly the same run."""
+    base = dict(**SMALL, n_steps=20, lr=1e-2)
+    assert GrokConfig(**SMALL).loss_dtype == "float64"
+    _, f64 = grokking.train_grokking(GrokConfig(**base))
+    _, f32 = grokking.train_grokking(GrokConfig(**base, loss_dtype="float32"))
+    assert f64.train_loss != f32.train_loss  # the option does something...
+    assert max(abs(a - b) for a, b in zip(f64.train_loss, f32.train_loss)) < 1e-3  # ...but only rounding
+
+
 def test_stop_at_test_acc_ends_early():
     cfg = GrokConfig(**SMALL, n_steps=100, stop_at_test_acc=0.001)
     _, h = grokking.train_grokking(cfg)
@@ -83,7 +112,8 @@ def test_stop_at_test_acc_ends_early():
 @pytest.mark.parametrize(
     "bad",
     [dict(p=2), dict(op="mul"), dict(train_frac=1.0), dict(lr=0.0), dict(weight_decay=-1.0),
-     dict(grokfast_alpha=1.0), dict(eval_every=10, snapshot_every=15), dict(d_model=30, n_heads=4)],
+     dict(grokfast_alpha=1.0), dict(eval_every=10, snapshot_every=15), dict(d_model=30, n_heads=4),
+     dict(loss_dtype="float16")],
 )  # fmt: skip
 def test_config_rejects_bad_values(bad):
     with pytest.raises(ConfigError):
@@ -107,7 +137,8 @@ def test_cli_writes_snapshots_and_metrics(tmp_path, capsys):
 @pytest.mark.parametrize(
     "argv, message",
     [(["--prime", "1"], "p (the modulus)"), (["--train-frac", "1.5"], "train_frac"),
-     (["--grokfast-alpha", "2"], "grokfast_alpha"), (["--epochs", "10"], "--out")],
+     (["--grokfast-alpha", "2"], "grokfast_alpha"), (["--epochs", "10"], "--out"),
+     (["--loss-dtype", "half"], "--loss-dtype")],
 )  # fmt: skip
 def test_cli_bad_arguments_get_a_clear_message(argv, message, tmp_path, capsys):
     if "--out" not in message:
