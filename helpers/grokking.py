@@ -216,10 +216,14 @@ class FastGrokModel(torch.nn.Module):
         last = inv[:, -1]  # the query position's pair, per example
 
         # 1. Attention pattern of the last position (it attends to all positions: the causal mask
-        #    hides nothing from it).
-        k = F.embedding(inv, F.linear(x, self.W_K, self.b_K)).view(-1, n_ctx, H, dh)
-        q = F.embedding(last, F.linear(x, self.W_Q, self.b_Q)).view(-1, 1, H, dh)
-        pattern = ((q * k).sum(-1) / math.sqrt(dh)).softmax(dim=1)  # [batch, key_pos, head]
+        #    hides nothing from it). Scores for every (query pair, key pair, head) form a small
+        #    table; each example looks up its 3 scores.
+        n_pair = uniq.shape[0]
+        q = F.linear(x, self.W_Q, self.b_Q).view(n_pair, H, dh)
+        k = F.linear(x, self.W_K, self.b_K).view(n_pair, H, dh)
+        score_tab = torch.einsum("qha,kha->qkh", q, k) / math.sqrt(dh)  # [pair, pair, head]
+        scores = F.embedding(last.unsqueeze(1) * n_pair + inv, score_tab.reshape(n_pair * n_pair, H))
+        pattern = scores.softmax(dim=1)  # [batch, key_pos, head]
 
         # 2. What each (pair, head) writes, already multiplied by everything linear that reads the
         #    residual stream: W_in (the MLP's input) and W_U (the direct path to the logits).
@@ -230,12 +234,13 @@ class FastGrokModel(torch.nn.Module):
         # The query position's own residual (embedding + b_O), read the same way, plus the biases.
         base = F.linear(x + self.b_O, W_read, torch.cat([self.b_in, self.b_U]))  # [pair, d_mlp + d_vocab]
 
-        # 3. Per example: base + sum over (key position, head) of pattern * table row. embedding_bag
-        #    with per-example weights does this weighted gather-and-sum without materialising rows.
-        rows = (inv.unsqueeze(-1) * H + torch.arange(H)).view(-1, n_ctx * H)  # [batch, pos*head]
-        read = F.embedding(last, base) + F.embedding_bag(
-            rows, read_tab.view(-1, m + v), per_sample_weights=pattern.reshape(-1, n_ctx * H), mode="sum"
-        )
+        # 3. Per example: its base row plus the pattern-weighted sum of 12 table rows (3 key
+        #    positions x 4 heads). embedding_bag with per-example weights does this gather-and-sum
+        #    without materialising the rows; the base row rides along with weight 1.
+        rows = torch.cat([(inv.unsqueeze(-1) * H + torch.arange(H)).flatten(1), n_pair * H + last[:, None]], 1)
+        weights = torch.cat([pattern.flatten(1), torch.ones_like(pattern[:, :1, 0])], 1)
+        table = torch.cat([read_tab.view(-1, m + v), base])  # [pair*head + pair, d_mlp + d_vocab]
+        read = F.embedding_bag(rows, table, per_sample_weights=weights, mode="sum")
         pre, direct = read[:, :m], read[:, m:]  # MLP pre-activation; residual stream @ W_U^T (+ b_U)
 
         # 4. MLP output straight to the logits: W_U @ W_out is only [d_vocab, d_mlp].
