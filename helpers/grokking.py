@@ -297,6 +297,26 @@ class GrokHistory:
         return h
 
 
+def phases(hist: GrokHistory) -> dict[str, tuple[int, int]] | None:
+    """The three phases of a grokking run (Nanda et al. 2023), as step spans (notebook 06).
+
+    - memorisation: from the start until train accuracy first reaches 100%;
+    - circuit formation: from then until cleanup starts;
+    - cleanup: from the first step after the test-loss peak where test loss is below half its
+      peak (the generalising circuit starts to win) until test accuracy first reaches 99%.
+
+    None if the run never memorised or never generalised. Boundaries are logged steps, so they
+    are only as fine as ``eval_every``.
+    """
+    mem, grok = hist.first_step("train_acc", 1.0), hist.first_step("test_acc", 0.99)
+    if mem is None or grok is None:
+        return None
+    peak = max(range(len(hist.steps)), key=lambda i: hist.test_loss[i])
+    half = next((s for s, loss in zip(hist.steps[peak:], hist.test_loss[peak:]) if loss < hist.test_loss[peak] / 2), grok)
+    cleanup = min(max(half, mem), grok)
+    return {"memorisation": (0, mem), "circuit formation": (mem, cleanup), "cleanup": (cleanup, grok)}
+
+
 def _evaluate(model: FastGrokModel, tokens: Tensor, labels: Tensor) -> tuple[float, float]:
     with torch.no_grad():
         logits = model(tokens)

@@ -82,6 +82,30 @@ def line(
     return fig
 
 
+def _x_for_annotation(fig: go.Figure, x: float) -> float:
+    # Plotly places shapes in data units but annotations on a log axis in log10 units
+    # (plotly.py #2580), so a label given the data x would land at 10**x, off the plot.
+    return float(np.log10(x)) if fig.layout.xaxis.type == "log" else x
+
+
+def mark_x(fig: go.Figure, x: float, label: str, dash: str = "dot") -> go.Figure:
+    """A labelled vertical line at ``x`` (e.g. the step a run memorised), log x-axes included."""
+    fig.add_vline(x=x, line_dash=dash, line_width=1)
+    fig.add_annotation(x=_x_for_annotation(fig, x), y=1, yref="paper", text=label, showarrow=False,
+                       xanchor="left", yanchor="bottom", font_size=10)  # fmt: skip
+    return fig
+
+
+def band(fig: go.Figure, x0: float, x1: float, label: str, color: str = "grey", y: float = 0.98) -> go.Figure:
+    """A shaded, labelled span of the x-axis (e.g. a training phase), log x-axes included.
+
+    ``y`` is the label's height as a fraction of the plot (stagger labels of narrow bands)."""
+    fig.add_vrect(x0=x0, x1=x1, fillcolor=color, opacity=0.12, line_width=0, layer="below")
+    lo, hi = _x_for_annotation(fig, x0), _x_for_annotation(fig, x1)
+    fig.add_annotation(x=(lo + hi) / 2, y=y, yref="paper", text=label, showarrow=False, yanchor="top", font_size=10)
+    return fig
+
+
 def scatter(
     x: Sequence[float] | Tensor,
     y: Sequence[float] | Tensor,

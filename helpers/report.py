@@ -136,6 +136,7 @@ def render_figure(fig: dict[str, Any], path: str | Path) -> bool:
             (ax.set_xscale if axis == "xaxis" else ax.set_yscale)("log")
         if isinstance(a.get("range"), list) and len(a["range"]) == 2 and a.get("type") != "log":
             (ax.set_xlim if axis == "xaxis" else ax.set_ylim)(*a["range"])
+    _draw_marks(ax, layout)
     if any(t.get("name") for t in traces if t.get("type", "scatter") in ("scatter", "scattergl", "bar")):
         ax.legend(fontsize=7)
     ax.set_title(_title(fig)[:90], fontsize=9)
@@ -144,6 +145,25 @@ def render_figure(fig: dict[str, Any], path: str | Path) -> bool:
     f.savefig(path)
     plt.close(f)
     return True
+
+
+def _draw_marks(ax: Any, layout: dict[str, Any]) -> None:
+    """Vertical lines and shaded spans (``plots.mark_x`` / ``plots.band``) and their labels."""
+    for shape in layout.get("shapes", []):
+        if shape.get("xref", "x") != "x" or shape.get("yref") not in ("paper", "y domain"):
+            continue
+        x0, x1 = shape.get("x0"), shape.get("x1")
+        if shape.get("type") == "rect":
+            ax.axvspan(x0, x1, color=shape.get("fillcolor", "grey"), alpha=shape.get("opacity", 0.12), lw=0)
+        elif shape.get("type") == "line" and x0 == x1:
+            ax.axvline(x0, color="grey", ls=":", lw=1)
+    log_x = layout.get("xaxis", {}).get("type") == "log"
+    for note in layout.get("annotations", []):
+        if note.get("yref") != "paper" or note.get("xref", "x") != "x" or "x" not in note:
+            continue
+        x = 10 ** note["x"] if log_x else note["x"]  # annotations on a log axis are in log10 units
+        ax.text(x, min(note.get("y", 1.0), 0.97), str(note.get("text", "")), transform=ax.get_xaxis_transform(),
+                fontsize=7, ha="center", va="top")  # fmt: skip
 
 
 def build_report(root: str | Path, max_figures: int = 4) -> str:

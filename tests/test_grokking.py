@@ -152,3 +152,14 @@ def test_cli_bad_arguments_get_a_clear_message(argv, message, tmp_path, capsys):
 def test_load_run_names_the_command_when_missing(tmp_path):
     with pytest.raises(FileNotFoundError, match="python -m helpers.train grokking"):
         grokking.load_run(tmp_path / "nothing")
+
+
+def test_phases_split_a_run_at_memorisation_test_loss_halving_and_generalisation():
+    h = grokking.GrokHistory(
+        steps=[0, 10, 20, 30, 40, 50], train_acc=[0.0, 1.0, 1.0, 1.0, 1.0, 1.0],
+        test_acc=[0.0, 0.0, 0.0, 0.3, 0.995, 1.0], test_loss=[4.0, 9.0, 10.0, 4.0, 0.1, 0.01],
+        train_loss=[4.0] * 6, weight_norm=[1.0] * 6,
+    )  # fmt: skip
+    assert grokking.phases(h) == {"memorisation": (0, 10), "circuit formation": (10, 30), "cleanup": (30, 40)}
+    h.test_acc = [0.0] * 6  # never generalised: no phases to draw
+    assert grokking.phases(h) is None

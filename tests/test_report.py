@@ -51,3 +51,12 @@ def test_build_report_lists_every_notebook_and_draws_figures(tmp_path):
     pngs = sorted(p.name for p in (tmp_path / "Documentation" / "figures").glob("*.png"))
     assert pngs == ["01_demo_0.png", "01_demo_1.png", "02_other_0.png", "02_other_1.png"]
     assert report.render_figure({"data": [{"type": "pie"}]}, tmp_path / "x.png") is False
+
+
+def test_render_figure_draws_bands_and_marks_on_log_axes(tmp_path):
+    from helpers import plots
+
+    fig = plots.line({"a": [1.0, 2.0, 3.0]}, x=[1, 10, 100], log_x=True)
+    plots.band(plots.mark_x(fig, 10, "memorised"), 1, 10, "phase", "orange")
+    assert report.render_figure(fig.to_plotly_json(), tmp_path / "f.png")
+    assert (tmp_path / "f.png").stat().st_size > 0

@@ -95,18 +95,28 @@ def curves(h: grokking.GrokHistory, title: str):
     return loss, acc
 
 
+PHASE_COLORS = {"memorisation": "royalblue", "circuit formation": "orange", "cleanup": "green"}
+
+
+def mark_phases(fig, h: grokking.GrokHistory):
+    """Shade the three phases (``grokking.phases``: memorised -> test loss halves -> generalised)."""
+    for i, (name, (x0, x1)) in enumerate((grokking.phases(h) or {}).items()):
+        plots.band(fig, max(x0, 1), max(x1, 1), name, PHASE_COLORS[name], y=0.98 - 0.07 * (i % 2))
+    return fig
+
+
 fig_loss, fig_acc = curves(hist, "live run")
-for s, name in [(step_mem, "memorised"), (step_grok, "generalised")]:
-    if s:
-        fig_acc.add_vline(x=max(s, 1), line_dash="dot", annotation_text=name)
-fig_loss.show()
-fig_acc
+mark_phases(fig_loss, hist).show()
+mark_phases(fig_acc, hist)
 
 # %% [markdown]
 # Three phases (Nanda et al.): **memorisation** (train loss falls, test loss rises: the model
 # looks up the training pairs), **circuit formation** (test accuracy still near chance, but the
 # Fourier circuit is growing inside — section 4 measures it), and **cleanup** (weight decay
-# removes the memorising weights; test loss falls off a cliff). The gap is the claim:
+# removes the memorising weights; test loss falls off a cliff). The shading uses
+# `grokking.phases`: memorisation ends when train accuracy reaches 100%, cleanup starts when the
+# test loss has fallen to half its peak, and ends at 99% test accuracy (a rule of thumb for the
+# eye; section 4's progress measures are the real instruments). The gap is the claim:
 
 # %%
 checks.claim(
@@ -352,11 +362,8 @@ paper_cfg, paper_hist, paper_steps = grokking.load_run(PAPER)
 print(json.loads((PAPER / "metrics.json").read_text())["command"])
 paper_mem, paper_grok = paper_hist.first_step("train_acc", 1.0), paper_hist.first_step("test_acc", 0.99)
 fig_loss, fig_acc = curves(paper_hist, "paper config (p = 113, 30%, lr 1e-3)")
-for s_, name in [(paper_mem, "memorised"), (paper_grok, "generalised")]:
-    if s_:
-        fig_acc.add_vline(x=s_, line_dash="dot", annotation_text=name)
-fig_loss.show()
-fig_acc.show()
+mark_phases(fig_loss, paper_hist).show()
+mark_phases(fig_acc, paper_hist).show()
 rows_ = [("live (this notebook)", LIVE, hist, step_mem, step_grok), ("paper config (snapshots)", paper_cfg, paper_hist, paper_mem, paper_grok)]
 print(f"{'run':<26}{'p':>5}{'train frac':>11}{'lr':>8}{'100% train':>12}{'99% test':>10}{'ms/step':>9}{'seconds':>9}")
 for name, c_, h_, m_, g_ in rows_:
@@ -396,11 +403,9 @@ for step_ in paper_steps:
 fig = plots.line({k: [r[k] for r in prog] for k in ("test", "restricted", "excluded")}, x=paper_steps,
                  title="paper config: progress measures at each snapshot", xaxis="step", yaxis="cross-entropy",
                  log_y=True)  # fmt: skip
-for s_, name in [(paper_mem, "memorised"), (paper_grok, "generalised")]:
-    if s_:
-        fig.add_vline(x=s_, line_dash="dot", annotation_text=name)
-fig.show()
-plots.line(paper_hist.weight_norm, x=paper_hist.steps, title="paper config: total weight norm", xaxis="step", yaxis="L2 norm")
+mark_phases(fig, paper_hist).show()
+mark_phases(plots.line(paper_hist.weight_norm, x=paper_hist.steps, title="paper config: total weight norm",
+                       xaxis="step", yaxis="L2 norm"), paper_hist)  # fmt: skip
 
 # %% [markdown]
 # Read the three phases off these curves: **memorisation** (the first few hundred steps),
