@@ -55,6 +55,19 @@ def test_fast_model_gives_the_tl_models_gradients():
         assert torch.allclose(mine, tl_param.grad, atol=1e-6, rtol=1e-4), (name, (mine - tl_param.grad).abs().max())
 
 
+def test_cached_pairs_follow_new_and_modified_token_tensors():
+    cfg = GrokConfig(**SMALL)
+    tl = perturbed_tl(cfg)
+    fast = FastGrokModel.from_tl(tl)
+    tokens = grokking.all_pairs(cfg.p)
+    with torch.no_grad():
+        fast(tokens)
+        tokens[:, 0] = (tokens[:, 0] + 3) % cfg.p  # in place: the cache must notice
+        assert torch.allclose(fast(tokens), tl(tokens)[:, -1], atol=1e-5)
+        other = torch.randint(0, cfg.p + 1, (40, 3))  # a different tensor
+        assert torch.allclose(fast(other), tl(other)[:, -1], atol=1e-5)
+
+
 def test_weights_round_trip_to_a_tl_model():
     cfg = GrokConfig(**SMALL)
     fast = FastGrokModel.from_tl(perturbed_tl(cfg))
