@@ -88,14 +88,6 @@ def _x_for_annotation(fig: go.Figure, x: float) -> float:
     return float(np.log10(x)) if fig.layout.xaxis.type == "log" else x
 
 
-def mark_x(fig: go.Figure, x: float, label: str, dash: str = "dot") -> go.Figure:
-    """A labelled vertical line at ``x`` (e.g. the step a run memorised), log x-axes included."""
-    fig.add_vline(x=x, line_dash=dash, line_width=1)
-    fig.add_annotation(x=_x_for_annotation(fig, x), y=1, yref="paper", text=label, showarrow=False,
-                       xanchor="left", yanchor="bottom", font_size=10)  # fmt: skip
-    return fig
-
-
 def band(fig: go.Figure, x0: float, x1: float, label: str, color: str = "grey", y: float = 0.98) -> go.Figure:
     """A shaded, labelled span of the x-axis (e.g. a training phase), log x-axes included.
 

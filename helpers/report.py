@@ -148,7 +148,7 @@ def render_figure(fig: dict[str, Any], path: str | Path) -> bool:
 
 
 def _draw_marks(ax: Any, layout: dict[str, Any]) -> None:
-    """Vertical lines and shaded spans (``plots.mark_x`` / ``plots.band``) and their labels."""
+    """Vertical lines (``fig.add_vline``) and shaded spans (``plots.band``) and their labels."""
     for shape in layout.get("shapes", []):
         if shape.get("xref", "x") != "x" or shape.get("yref") not in ("paper", "y domain"):
             continue

@@ -76,14 +76,14 @@ def test_plots_build_figures_and_circuitsvis_never_probes(monkeypatch):
     assert len(inline) > 100_000
 
 
-def test_marks_and_bands_put_labels_where_the_shapes_are_on_log_axes():
+def test_bands_put_labels_where_the_shapes_are_on_log_axes():
     from helpers import plots
 
     fig = plots.line([1.0, 2.0, 3.0], x=[1, 10, 100], log_x=True)
-    plots.mark_x(fig, 100, "here")
+    plots.band(fig, 10, 100, "late")
     plots.band(fig, 1, 100, "span")
-    assert fig.layout.shapes[0].x0 == 100  # shapes: data units
-    assert fig.layout.annotations[0].x == 2.0  # annotations on a log axis: log10 units
+    assert (fig.layout.shapes[0].x0, fig.layout.shapes[0].x1) == (10, 100)  # shapes: data units
+    assert fig.layout.annotations[0].x == 1.5  # annotations on a log axis: log10 units
     assert fig.layout.annotations[1].x == 1.0  # the middle of [10^0, 10^2] on screen
     lin = plots.band(plots.line([1.0, 2.0], x=[0, 10]), 2, 6, "span")
     assert lin.layout.annotations[0].x == 4

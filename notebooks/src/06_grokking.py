@@ -386,12 +386,11 @@ checks.claim(
 # %%
 paper_data = modular_arithmetic(paper_cfg.p, paper_cfg.op, paper_cfg.train_frac, paper_cfg.seed)
 paper_train_pairs = paper_data.train_tokens[:, :2]
-final_model = grokking.load_snapshot(PAPER, paper_steps[-1])
-paper_keys = fourier.key_frequencies(final_model.W_E[: paper_cfg.p].detach(), share=0.8)
+paper_models = {step_: grokking.load_snapshot(PAPER, step_) for step_ in paper_steps}
+paper_keys = fourier.key_frequencies(paper_models[paper_steps[-1]].W_E[: paper_cfg.p].detach(), share=0.8)
 print("key frequencies of the final model:", paper_keys)
 prog = []
-for step_ in paper_steps:
-    snap_model = grokking.load_snapshot(PAPER, step_)
+for step_, snap_model in paper_models.items():
     fn = fourier.frequency_norms(snap_model.W_E[: paper_cfg.p].detach())
     g = grokking.grid_logits(snap_model, paper_cfg.p)[:, :, : paper_cfg.p]
     i = paper_hist.steps.index(step_)
