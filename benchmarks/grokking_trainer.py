@@ -50,14 +50,17 @@ def main() -> None:
     tl_opt = torch.optim.AdamW(tl.parameters(), lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
     fast_opt = torch.optim.AdamW(fast.parameters(), lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay, fused=True)
 
+    # Both compute the loss as train_grokking does (float64 by default, as in the paper).
+    loss_dtype = getattr(torch, cfg.loss_dtype)
+
     def tl_step() -> None:
-        loss = F.cross_entropy(tl(x)[:, -1], y)
+        loss = F.cross_entropy(tl(x)[:, -1].to(loss_dtype), y)
         tl_opt.zero_grad(set_to_none=True)
         loss.backward()
         tl_opt.step()
 
     def fast_step() -> None:
-        loss = F.cross_entropy(fast(x), y)
+        loss = F.cross_entropy(fast(x).to(loss_dtype), y)
         fast_opt.zero_grad(set_to_none=True)
         loss.backward()
         fast_opt.step()
