@@ -376,17 +376,17 @@ def token_purity(acts: torch.Tensor, tokens: torch.Tensor, k: int = 20) -> torch
     return purity * (top_vals[-1] > 0)  # a neuron silent at some of its "top" positions has no real top-k
 
 
-counts = {}
+counts, purities = {}, {}
 for layer in range(cfg.n_layers):
     p_t = token_purity(cache_v[f"blocks.{layer}.mlp.hook_post"].flatten(0, 1), val_rows.flatten())
     p_u = token_purity(cache_u[f"blocks.{layer}.mlp.hook_post"].flatten(0, 1), val_rows.flatten())
-    counts[layer] = (int((p_t >= 0.9).sum()), int((p_u >= 0.9).sum()))
+    counts[layer], purities[layer] = (int((p_t >= 0.9).sum()), int((p_u >= 0.9).sum())), p_t
     print(f"layer {layer}: neurons whose top-20 contexts share one current token (purity >= 0.9): "
           f"trained {counts[layer][0]}, untrained {counts[layer][1]} (of {cfg.d_mlp})")  # fmt: skip
 det = max(counts, key=lambda l_: counts[l_][0])  # the layer with more token detectors
 acts0 = cache_v[f"blocks.{det}.mlp.hook_post"]  # [batch, pos, d_mlp]
 flat = acts0.flatten(0, 1)  # [batch*pos, d_mlp]
-purity = token_purity(flat, val_rows.flatten())
+purity = purities[det]
 top_tok = val_rows.flatten()[flat.topk(20, dim=0).indices]
 fires = (flat > 0).float().mean(0)
 n_pure, n_pure_u = counts[det]
