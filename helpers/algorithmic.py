@@ -9,9 +9,10 @@ by token values, which is where the algorithm becomes visible.
 - ``qk_by_value``: the attention score the SEP query gives a key token of each value.
 - ``ov_by_value``: the logits a head writes when it attends to a token of each value.
 - ``diagonal_dominance``: how often a value's OV row puts its largest logit on that value.
-- ``head_logit_contributions``: direct logit attribution of each head at the last position.
+- ``head_logit_contributions``: direct logit attribution of each head at the last position
+  (``helpers.dla``).
 - ``change_one_element`` and ``patch_activation``: pairs of sequences differing in one element,
-  and activation patching between them.
+  and activation patching between them (``helpers.interventions``).
 
     python -m helpers.train select --kind min --out data/checkpoints/select_min
 """
@@ -29,6 +30,7 @@ from jaxtyping import Float, Int
 from torch import Tensor
 from transformer_lens.model_bridge import TransformerBridge
 
+from helpers import dla, interventions
 from helpers.configs import ModelConfig, TrainConfig
 from helpers.errors import ConfigError, ShapeError
 from helpers.tasks import SupervisedSplit, select_task
@@ -101,10 +103,11 @@ def ov_by_value(model: TransformerBridge, head: int = 0, layer: int = 0) -> Floa
     """Direct logits a head writes when it attends fully to a token of each value.
 
     Row ``v`` is ``W_E[v] @ W_V @ W_O @ W_U`` (token embedding only: the positional part and the
-    biases add the same vector to every row, so they do not change which value wins a row).
+    biases add the same vector to every row, so they do not change which value wins a row): the
+    value rows of the full OV circuit, built on the bridge's ``model.OV[layer, head]``.
     """
     vocab = model.W_E.shape[0] - 1
-    return model.W_E[:vocab] @ model.W_V[layer, head] @ model.W_O[layer, head] @ model.W_U
+    return (model.W_E[:vocab] @ model.OV[layer, head] @ model.W_U).AB
 
 
 def diagonal_dominance(matrix: Float[Tensor, "rows cols"]) -> float:
@@ -125,8 +128,7 @@ def head_logit_contributions(
     """
     if z.dim() != 4:
         raise ShapeError(f"z must be [batch, pos, n_heads, d_head] (hook_z), got {tuple(z.shape)}.")
-    out = torch.einsum("bhd,hdm->bhm", z[:, pos], model.W_O[layer])
-    return out @ model.W_U
+    return dla.term_logits(model, dla.head_outputs(z[:, pos], model.W_O[layer]), None).transpose(0, 1)
 
 
 def change_one_element(
@@ -182,24 +184,8 @@ def patch_activation(
     """
     if clean.shape != corrupt.shape:
         raise ShapeError(f"clean {tuple(clean.shape)} and corrupt {tuple(corrupt.shape)} must match.")
-    with torch.no_grad():
-        _, cache = model.run_with_cache(corrupt, names_filter=lambda name: name == hook_name)
-    if hook_name not in cache:
-        raise ConfigError(f"no hook named {hook_name!r}; see model.hook_dict for valid names.")
-    source = cache[hook_name]
-
-    def hook(act: Tensor, hook: object) -> Tensor:
-        act = act.clone()
-        index: list[object] = [slice(None)] * act.dim()
-        if pos is not None:
-            index[1] = pos
-        if head is not None:
-            index[2] = head
-        act[tuple(index)] = source[tuple(index)]
-        return act
-
-    with torch.no_grad():
-        return model.run_with_hooks(clean, fwd_hooks=[(hook_name, hook)])[:, -1]
+    site = interventions.Site(hook_name, head=head, positions=pos)
+    return interventions.patch(model, clean, interventions.cache_sites(model, corrupt, site), site)[:, -1]
 
 
 def cli_main(argv: list[str] | None = None) -> int:

@@ -4,16 +4,19 @@ Following "A Mathematical Framework for Transformer Circuits" (Elhage et al. 202
 MLPs and no LayerNorm the logits are a sum of paths, so we can read them off the weights.
 
 - ``logit_components``: the logits split into the direct path (embeddings straight to the
-  unembedding) plus one term per head; they sum to the model's logits.
-- ``qk_circuit`` / ``ov_circuit``: the token-to-token matrices ``W_E W_QK W_E^T`` and
-  ``W_E W_OV W_U`` of a layer-0 head, kept factored (``d_vocab x d_head`` times ``d_head x d_vocab``).
-- ``copying_score``: sum of the eigenvalues over the sum of their absolute values (+1: copies).
+  unembedding) plus one term per head; they sum to the model's logits (computed by
+  ``helpers.dla.direct_logit_attribution``, the course's one DLA implementation).
+- ``full_qk_circuit`` / ``full_ov_circuit``: the token-to-token matrices ``W_E W_QK W_E^T`` and
+  ``W_E W_OV W_U`` of a head, as TransformerLens ``FactoredMatrix`` objects built on the bridge's
+  ``model.QK[l, h]`` / ``model.OV[l, h]``: ``d_vocab x d_vocab`` but stored as two thin factors.
+- ``copying_score``: sum of the eigenvalues over the sum of their absolute values (+1: copies);
+  ``FactoredMatrix.eigenvalues`` takes them from the small ``B A`` instead of ``A B``.
 - ``weighted_value_norms``: ``||alpha_ij f(x_j)||``, the norm-based attention analysis of
   Kobayashi et al. (EMNLP 2020, "Attention is Not Only a Weight").
 - ``composition_score`` and ``k_composition_scores``: how much a layer-1 head's keys read what a
   layer-0 head writes, against ``random_composition_baseline``.
 - ``ablate_heads`` / ``patch_heads``: run the model with heads' outputs zeroed, or copied in
-  from another run (activation patching).
+  from another run (activation patching), through ``helpers.interventions``.
 - ``repeat_losses``: loss on the first and second copy of ``[BOS] r r``.
 """
 
@@ -24,8 +27,10 @@ from typing import Sequence
 import torch
 from jaxtyping import Bool, Float, Int
 from torch import Tensor
+from transformer_lens import FactoredMatrix
 from transformer_lens.model_bridge import TransformerBridge
 
+from helpers import dla, interventions
 from helpers.errors import ShapeError
 from helpers.training import next_token_loss
 
@@ -54,63 +59,63 @@ def logit_components(model: TransformerBridge, tokens: Int[Tensor, "batch pos"])
     """
     _check_attn_only(model)
     _, cache = model.run_with_cache(tokens)
-    direct = cache["hook_embed"] + cache["hook_pos_embed"]
-    n_layers = model.cfg.n_layers
-    if n_layers:
-        direct = direct + model.b_O.sum(0)
-    parts = [direct @ model.W_U + model.b_U]
-    for layer in range(n_layers):
-        z = cache[f"blocks.{layer}.attn.hook_z"]  # [batch pos head d_head]
-        per_head = torch.einsum("bphd,hdm->hbpm", z, model.W_O[layer])
-        parts.extend(per_head @ model.W_U)
-    return torch.stack(parts)
+    return dla.direct_logit_attribution(model, cache, pos=slice(None)).direct_and_heads()
 
 
 def direct_logit_attribution(
     components: Float[Tensor, "component batch pos d_vocab"], tokens: Int[Tensor, "batch pos"]
 ) -> Float[Tensor, "component batch pos_minus_1"]:
-    """Each component's contribution to the logit of the true next token (position ``p`` predicts ``tokens[p + 1]``)."""
+    """Each component's contribution to the logit of the true next token (position ``p`` predicts ``tokens[p + 1]``).
+
+    The same as ``dla.direct_logit_attribution(model, cache, tokens[:, 1:], pos=slice(None, -1)).direct_and_heads()``.
+    """
     if components.shape[1:3] != tokens.shape:
         raise ShapeError(f"components {tuple(components.shape)} and tokens {tuple(tokens.shape)} disagree on [batch, pos].")
     nxt = tokens[:, 1:].unsqueeze(0).unsqueeze(-1).expand(components.shape[0], -1, -1, 1)
     return components[:, :, :-1].gather(-1, nxt).squeeze(-1)
 
 
-def qk_circuit(model: TransformerBridge, layer: int, head: int) -> tuple[Float[Tensor, "d_vocab d_head"], Float[Tensor, "d_head d_vocab"]]:
-    """The token QK circuit ``W_E W_Q W_K^T W_E^T`` as two factors (query side, key side).
+def full_qk_circuit(model: TransformerBridge, layer: int, head: int) -> FactoredMatrix:
+    """The token QK circuit ``W_E W_Q W_K^T W_E^T`` (``d_vocab x d_vocab``, factored).
 
-    Entry ``[a, b]`` of the product is the attention score of a query token ``a`` on a key token
-    ``b`` (ignoring positions); multiply the factors only for the rows you need.
+    Entry ``[a, b]`` is the attention score of a query token ``a`` on a key token ``b``
+    (ignoring positions); ``.A[a] @ .B`` forms one row without forming the matrix.
     """
-    return model.W_E @ model.W_Q[layer, head], (model.W_E @ model.W_K[layer, head]).T
+    return model.W_E @ model.QK[layer, head] @ model.W_E.T
+
+
+def full_ov_circuit(model: TransformerBridge, layer: int, head: int) -> FactoredMatrix:
+    """The token OV circuit ``W_E W_V W_O W_U`` (``d_vocab x d_vocab``, factored).
+
+    Row ``b`` is what attending to token ``b`` adds to the logits.
+    """
+    return model.W_E @ model.OV[layer, head] @ model.W_U
+
+
+def qk_circuit(model: TransformerBridge, layer: int, head: int) -> tuple[Float[Tensor, "d_vocab d_head"], Float[Tensor, "d_head d_vocab"]]:
+    """``full_qk_circuit`` as its two factors (query side, key side), for notebook 02 until it uses the ``FactoredMatrix``."""
+    return full_qk_circuit(model, layer, head).pair
 
 
 def ov_circuit(model: TransformerBridge, layer: int, head: int) -> tuple[Float[Tensor, "d_vocab d_head"], Float[Tensor, "d_head d_vocab"]]:
-    """The token OV circuit ``W_E W_V W_O W_U`` as two factors.
-
-    Row ``b`` of the product is what attending to token ``b`` adds to the logits.
-    """
-    return model.W_E @ model.W_V[layer, head], model.W_O[layer, head] @ model.W_U
+    """``full_ov_circuit`` as its two factors, for notebook 02 until it uses the ``FactoredMatrix``."""
+    return full_ov_circuit(model, layer, head).pair
 
 
-def copying_score(
-    left: Float[Tensor, "n k"], right: Float[Tensor, "k n"] | None = None
-) -> float:
-    """``sum(eigenvalues) / sum(|eigenvalues|)`` of ``left @ right`` (or of ``left`` if square and ``right`` is None).
+def copying_score(matrix: FactoredMatrix | Float[Tensor, "n n"]) -> float:
+    """``sum(eigenvalues) / sum(|eigenvalues|)`` of a square matrix, e.g. ``full_ov_circuit(model, 0, h)``.
 
     +1 for a matrix that copies (all eigenvalues positive, e.g. the identity), -1 for one that
-    suppresses. The nonzero eigenvalues of ``A B`` equal those of ``B A``, so a factored
-    ``d_vocab x d_vocab`` circuit costs only a ``d_head x d_head`` eigendecomposition.
+    suppresses. The nonzero eigenvalues of ``A B`` equal those of ``B A``, so for a factored
+    ``d_vocab x d_vocab`` circuit ``FactoredMatrix.eigenvalues`` needs only a ``d_head x d_head``
+    eigendecomposition.
     """
-    if right is None:
-        if left.shape[0] != left.shape[1]:
-            raise ShapeError(f"copying_score needs a square matrix, got {tuple(left.shape)}; pass the two factors instead.")
-        m = left
+    if isinstance(matrix, FactoredMatrix):
+        eig = matrix.eigenvalues.to(torch.complex128)
+    elif matrix.dim() != 2 or matrix.shape[0] != matrix.shape[1]:
+        raise ShapeError(f"copying_score needs a square matrix, got {tuple(matrix.shape)}; wrap two factors as FactoredMatrix(A, B).")
     else:
-        if left.shape[1] != right.shape[0] or left.shape[0] != right.shape[1]:
-            raise ShapeError(f"factors {tuple(left.shape)} and {tuple(right.shape)} do not make a square product.")
-        m = right @ left if right.shape[0] < left.shape[0] else left @ right
-    eig = torch.linalg.eigvals(m.detach().double())
+        eig = torch.linalg.eigvals(matrix.detach().double())
     return float(eig.sum().real / eig.abs().sum())
 
 
@@ -141,8 +146,8 @@ def k_composition_scores(model: TransformerBridge, earlier: int = 0, later: int 
     ``composition_score(W_OV[earlier, h0], W_QK[later, h1]^T)``: how much the keys of ``h1`` are
     built from what ``h0`` writes."""
     n = model.cfg.n_heads
-    ov = model.W_V[earlier] @ model.W_O[earlier]  # [head d_model d_model]
-    qk = model.W_Q[later] @ model.W_K[later].transpose(-1, -2)
+    ov = model.OV[earlier].AB  # [head d_model d_model]
+    qk = model.QK[later].AB
     return torch.tensor([[composition_score(ov[h0], qk[h1].T) for h0 in range(n)] for h1 in range(n)])
 
 
@@ -157,23 +162,10 @@ def random_composition_baseline(d_model: int, d_head: int, n_samples: int = 200,
     return torch.tensor([composition_score(low_rank(), low_rank()) for _ in range(n_samples)])
 
 
-def _z_hook_name(layer: int) -> str:
-    return f"blocks.{layer}.attn.hook_z"
-
-
 @torch.no_grad()
 def ablate_heads(model: TransformerBridge, tokens: Int[Tensor, "batch pos"], heads: Sequence[Head]) -> Float[Tensor, "batch pos d_vocab"]:
     """Logits with the outputs of ``heads`` (``(layer, head)`` pairs) set to zero."""
-
-    def make_hook(head: int):
-        def hook(z: Tensor, hook: object) -> Tensor:
-            z = z.clone()
-            z[:, :, head] = 0.0
-            return z
-
-        return hook
-
-    return model.run_with_hooks(tokens, fwd_hooks=[(_z_hook_name(l), make_hook(h)) for l, h in heads])
+    return interventions.ablate(model, tokens, [interventions.head_site(layer, head) for layer, head in heads])
 
 
 @torch.no_grad()
@@ -186,19 +178,7 @@ def patch_heads(
 ) -> Float[Tensor, "batch pos d_vocab"]:
     """Logits of a run on ``tokens`` where the outputs (``hook_z``) of ``heads`` at ``positions``
     are replaced by their values in ``source_cache`` (a cache of another run, same shape)."""
-
-    def make_hook(layer: int, head: int):
-        def hook(z: Tensor, hook: object) -> Tensor:
-            src = source_cache[_z_hook_name(layer)]  # type: ignore[index]
-            if src.shape != z.shape:
-                raise ShapeError(f"source activation {tuple(src.shape)} and this run's {tuple(z.shape)} differ; run both on equal-shaped tokens.")
-            z = z.clone()
-            z[:, positions, head] = src[:, positions, head]
-            return z
-
-        return hook
-
-    return model.run_with_hooks(tokens, fwd_hooks=[(_z_hook_name(l), make_hook(l, h)) for l, h in heads])
+    return interventions.patch(model, tokens, source_cache, [interventions.head_site(l, h, positions) for l, h in heads])  # type: ignore[arg-type]
 
 
 def repeat_losses(logits: Float[Tensor, "batch pos d_vocab"], tokens: Int[Tensor, "batch pos"]) -> tuple[float, float]:

@@ -14,11 +14,13 @@ that way. (The alternative, *folding* LayerNorm's weight into ``W_U``, is the sa
 done on the weights; freezing keeps the model untouched.)
 
 For models without LayerNorm (the attention-only models of notebooks 01-03) the scale is 1
-and there is no centering, so the same functions work on them.
+and there is no centering, so the same functions work on them: this module is the course's one
+direct-logit-attribution implementation (notebooks 02, 04 and 09 all read it).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -26,6 +28,7 @@ import torch
 from jaxtyping import Float, Int
 from torch import Tensor
 
+from helpers import interventions
 from helpers.errors import ShapeError
 from helpers.models import config_of
 
@@ -74,22 +77,30 @@ class ResidualStack:
         return self.terms.sum(0)
 
 
-Pos = int | Int[Tensor, " batch"]
+Pos = int | slice | Int[Tensor, " batch"]
 
 
 def _at(x: Tensor, pos: Pos) -> Tensor:
-    """``x[:, pos]`` for one position, or ``x[b, pos[b]]`` for one position per batch row."""
-    if isinstance(pos, int):
+    """``x[:, pos]`` for one position or a slice of them, or ``x[b, pos[b]]`` for one position per batch row."""
+    if isinstance(pos, (int, slice)):
         return x[:, pos]
     if pos.dim() != 1 or pos.shape[0] != x.shape[0]:
         raise ShapeError(f"pos must be an int or one position per batch row ({x.shape[0]}), got shape {tuple(pos.shape)}.")
     return x[torch.arange(x.shape[0]), pos]
 
 
+def head_outputs(
+    z: Float[Tensor, "... n_heads d_head"], W_O: Float[Tensor, "n_heads d_head d_model"]
+) -> Float[Tensor, "n_heads ... d_model"]:
+    """What each head writes to the residual stream, ``z_h W_O^h``, head axis first (one term per head)."""
+    return torch.einsum("...hd,hdm->h...m", z, W_O)
+
+
 def residual_stack(model: torch.nn.Module, cache: object, pos: Pos = -1) -> ResidualStack:
     """Split the final residual stream at position ``pos`` into its additive terms.
 
-    ``pos`` is one position for every row, or a tensor with one position per batch row.
+    ``pos`` is one position for every row, a tensor with one position per batch row, or a
+    slice (``slice(None)``: every position; the terms are then ``[n_terms, batch, pos, d_model]``).
 
     Terms, in order: ``embed``, ``pos_embed``, then for each layer ``L{l}H{h}`` (each head's
     ``z @ W_O``), ``L{l} attn bias`` (``b_O``) and, if the model has MLPs, ``MLP{l}``.
@@ -102,9 +113,8 @@ def residual_stack(model: torch.nn.Module, cache: object, pos: Pos = -1) -> Resi
     labels = ["embed", "pos_embed"]
     W_O, b_O = model.W_O.detach(), model.b_O.detach()  # type: ignore[attr-defined]
     for layer in range(cfg.n_layers):
-        z = _at(c[f"blocks.{layer}.attn.hook_z"], pos)  # type: ignore[index]  # [batch, head, d_head]
-        heads = torch.einsum("bhd,hdm->hbm", z, W_O[layer])
-        terms.extend(heads)
+        z = _at(c[f"blocks.{layer}.attn.hook_z"], pos)  # type: ignore[index]  # [batch, (pos,) head, d_head]
+        terms.extend(head_outputs(z, W_O[layer]))
         labels.extend(f"L{layer}H{h}" for h in range(cfg.n_heads))
         terms.append(b_O[layer].expand_as(terms[0]))
         labels.append(f"L{layer} attn bias")
@@ -119,8 +129,8 @@ def residual_stack(model: torch.nn.Module, cache: object, pos: Pos = -1) -> Resi
 
 
 def logit_directions(
-    model: torch.nn.Module, good: Int[Tensor, " batch"], bad: Int[Tensor, " batch"] | None = None
-) -> tuple[Float[Tensor, "batch d_model"], Float[Tensor, " batch"]]:
+    model: torch.nn.Module, good: Int[Tensor, "batch *pos"], bad: Int[Tensor, "batch *pos"] | None = None
+) -> tuple[Float[Tensor, "batch *pos d_model"], Float[Tensor, "batch *pos"]]:
     """The residual direction whose dot product (after frozen LN) gives ``logit[good] - logit[bad]``.
 
     Returns ``(direction, constant)``: the direction is ``w_ln * (W_U[:, good] - W_U[:, bad])``
@@ -129,50 +139,78 @@ def logit_directions(
     """
     W_U, b_U = model.W_U.detach(), model.b_U.detach()  # type: ignore[attr-defined]
     w, b = final_ln_params(model)
-    u = W_U[:, good].T  # [batch, d_model]
+    u = W_U[:, good].movedim(0, -1)  # [batch, (pos,) d_model]
     const = b_U[good]
     if bad is not None:
         if bad.shape != good.shape:
             raise ShapeError(f"good {tuple(good.shape)} and bad {tuple(bad.shape)} must have the same shape.")
-        u = u - W_U[:, bad].T
+        u = u - W_U[:, bad].movedim(0, -1)
         const = const - b_U[bad]
     return w * u, const + u @ b
 
 
+def term_logits(
+    model: torch.nn.Module, terms: Float[Tensor, "n_terms ... d_model"], scale: Float[Tensor, "... 1"] | None
+) -> Float[Tensor, "n_terms ... d_vocab"]:
+    """Each residual term's direct contribution to every logit: frozen LN (``scale`` from the
+    cache; ``None`` only for a model without LayerNorm), then ``W_U``. Biases are left out."""
+    if scale is None and _has_ln(model):
+        raise ShapeError("this model has a final LayerNorm: pass its cached scale (ln_final.hook_scale), or use direct_logit_attribution.")
+    w, _ = final_ln_params(model)
+    return apply_frozen_ln(terms, scale) @ (w[:, None] * model.W_U.detach())  # type: ignore[attr-defined]
+
+
 @dataclass(frozen=True)
 class Attribution:
-    """Direct logit attributions of each residual term; ``per_term.sum(0) + constant`` is the logit (difference)."""
+    """Direct logit attributions of each residual term; ``per_term.sum(0) + constant`` is the logit (difference).
 
-    per_term: Float[Tensor, "n_terms batch"]
+    ``per_term`` is ``[n_terms, batch]`` for one token per row, ``[n_terms, batch, pos]`` with
+    a slice of positions, and ends in ``d_vocab`` when every logit is attributed.
+    """
+
+    per_term: Float[Tensor, "n_terms batch *rest"]
     labels: list[str]
-    constant: Float[Tensor, " batch"]
+    constant: Float[Tensor, "..."]  # broadcasts against per_term.sum(0)
 
-    def total(self) -> Float[Tensor, " batch"]:
+    def total(self) -> Float[Tensor, "batch *rest"]:
         return self.per_term.sum(0) + self.constant
 
     def mean(self) -> dict[str, float]:
-        """Mean attribution per term over the batch, as ``{label: value}``."""
-        return {k: float(v) for k, v in zip(self.labels, self.per_term.mean(1))}
+        """Mean attribution per term over everything but the term axis, as ``{label: value}``."""
+        return {k: float(v) for k, v in zip(self.labels, self.per_term.flatten(1).mean(1))}
+
+    def direct_and_heads(self) -> Float[Tensor, "component batch *rest"]:
+        """The view of notebook 02: component 0 is the *direct path* (every term that is not a head,
+        plus the constant), then one component per head in label order (``L0H0, L0H1, ...``)."""
+        is_head = torch.tensor([re.fullmatch(r"L\d+H\d+", label) is not None for label in self.labels])
+        direct = self.per_term[~is_head].sum(0) + self.constant
+        return torch.cat([direct.unsqueeze(0), self.per_term[is_head]])
 
 
 def direct_logit_attribution(
     model: torch.nn.Module,
     cache: object,
-    good: Int[Tensor, " batch"],
-    bad: Int[Tensor, " batch"] | None = None,
+    good: Int[Tensor, "batch *pos"] | None = None,
+    bad: Int[Tensor, "batch *pos"] | None = None,
     pos: Pos = -1,
 ) -> Attribution:
     """How much each head, MLP layer and embedding writes *directly* to ``logit[good] - logit[bad]``.
 
     The final LayerNorm's scale is frozen at its cached value, so the attributions plus the
-    constant equal the model's logit difference at ``pos`` up to float rounding.
+    constant equal the model's logit difference at ``pos`` up to float rounding. ``good=None``
+    attributes every logit (a ``d_vocab`` axis); with ``pos`` a slice, ``good`` is ``[batch, pos]``
+    (e.g. ``tokens[:, 1:]`` with ``pos=slice(None, -1)``: the true next tokens).
     """
     stack = residual_stack(model, cache, pos)
-    if good.dim() != 1 or good.shape[0] != stack.terms.shape[1]:
-        raise ShapeError(f"good must be one token id per batch row ({stack.terms.shape[1]}), got shape {tuple(good.shape)}.")
+    if good is None:
+        b_ln = final_ln_params(model)[1]
+        W_U, b_U = model.W_U.detach(), model.b_U.detach()  # type: ignore[attr-defined]
+        return Attribution(term_logits(model, stack.terms, stack.scale), stack.labels, b_ln @ W_U + b_U)
+    if good.shape != stack.terms.shape[1:-1]:
+        raise ShapeError(f"good must be one token id per attributed row and position {tuple(stack.terms.shape[1:-1])}, got shape {tuple(good.shape)}.")
     direction, const = logit_directions(model, good, bad)
     normed = apply_frozen_ln(stack.terms, stack.scale)
-    per_term = (normed * direction).sum(-1)  # [n_terms, batch]
+    per_term = (normed * direction).sum(-1)  # [n_terms, batch, (pos)]
     return Attribution(per_term, stack.labels, const)
 
 
@@ -277,13 +315,7 @@ def ablate_neuron_logits(
     cfg = config_of(model)
     if cfg.attn_only or not 0 <= layer < cfg.n_layers or not 0 <= neuron < (cfg.d_mlp or 0):
         raise ShapeError(f"no neuron {neuron} in layer {layer}: the model has {cfg.n_layers} layers and d_mlp={cfg.d_mlp}.")
-
-    def hook(post: Tensor, hook: object) -> Tensor:
-        post = post.clone()
-        post[..., neuron] = value
-        return post
-
     with torch.no_grad():
         clean = model(tokens)
-        ablated = model.run_with_hooks(tokens, fwd_hooks=[(f"blocks.{layer}.mlp.hook_post", hook)])  # type: ignore[attr-defined]
+        ablated = model.run_with_hooks(tokens, fwd_hooks=interventions.hooks_for(interventions.neuron_site(layer, neuron), value))  # type: ignore[attr-defined]
     return clean, ablated

@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from helpers import algorithmic
+from helpers import algorithmic, dla, paths
+from helpers.checkpoints import load_checkpoint
 from helpers.configs import ModelConfig, TrainConfig
 from helpers.errors import ConfigError, ShapeError
 from helpers.models import build_model
@@ -66,6 +67,21 @@ def test_head_contributions_sum_with_the_rest_to_the_logits(model, tokens):
     assert torch.allclose(per_head.sum(1) + rest, logits[:, -1], atol=1e-4)
     with pytest.raises(ShapeError):
         algorithmic.head_logit_contributions(model, cache["blocks.0.hook_attn_out"])
+    # the same numbers as the head terms of the one DLA implementation
+    att = dla.direct_logit_attribution(model, cache, pos=-1)
+    heads = [att.labels.index(f"L0H{h}") for h in range(2)]
+    assert torch.allclose(per_head, att.per_term[heads].transpose(0, 1), atol=1e-5)
+
+
+def test_tables_on_the_committed_median_model_equal_the_old_products():
+    # ov_by_value now goes through the bridge's FactoredMatrix model.OV; notebook 09's figures must not move
+    m, _ = load_checkpoint(paths.data_dir() / "checkpoints" / "select_median")
+    v = m.W_E.shape[0] - 1
+    with torch.no_grad():
+        for head in range(m.cfg.n_heads):
+            old = m.W_E[:v] @ m.W_V[0, head] @ m.W_O[0, head] @ m.W_U
+            new = algorithmic.ov_by_value(m, head)
+            assert torch.allclose(new, old, atol=1e-3, rtol=1e-5) and torch.equal(new.argmax(-1), old.argmax(-1))
 
 
 @pytest.mark.parametrize("kind", ["min", "median"])
@@ -102,6 +118,18 @@ def test_patch_activation_identity_and_full_swap(model, tokens):
     # patching only the SEP position of the head output changes the logits to those of corrupt z there
     one = algorithmic.patch_activation(model, tokens, corrupt, "blocks.0.attn.hook_z", pos=-1)
     assert torch.allclose(one, corrupt_logits, atol=1e-4)
+    # one head at SEP: the same as a hand-written hook that copies it from corrupt's cache
+    _, cache = model.run_with_cache(corrupt)
+
+    def hook(z, hook):
+        z = z.clone()
+        z[:, -1, 1] = cache["blocks.0.attn.hook_z"][:, -1, 1]
+        return z
+
+    want = model.run_with_hooks(tokens, fwd_hooks=[("blocks.0.attn.hook_z", hook)])[:, -1]
+    assert torch.equal(algorithmic.patch_activation(model, tokens, corrupt, "blocks.0.attn.hook_z", pos=-1, head=1), want)
+    with pytest.raises(ConfigError):
+        algorithmic.patch_activation(model, tokens, corrupt, "blocks.0.attn.hook_nope")
     with pytest.raises(ShapeError):
         algorithmic.patch_activation(model, tokens, corrupt[:, :3], "blocks.0.attn.hook_z")
 

@@ -2,10 +2,12 @@
 
 import pytest
 import torch
+from transformer_lens import FactoredMatrix
 
-from helpers import circuits, heads
+from helpers import circuits, dla, heads
 from helpers.configs import ModelConfig
 from helpers.errors import ShapeError
+from helpers.lm import lm_checkpoint
 from helpers.models import build_model
 
 
@@ -34,6 +36,29 @@ def test_logit_components_sum_to_logits():
         assert torch.allclose(comps.sum(0), model(tokens), atol=1e-4)
 
 
+def _old_logit_components(model, tokens):
+    """The decomposition as circuits.logit_components computed it before it used helpers.dla."""
+    _, cache = model.run_with_cache(tokens)
+    direct = cache["hook_embed"] + cache["hook_pos_embed"] + model.b_O.sum(0)
+    parts = [direct @ model.W_U + model.b_U]
+    for layer in range(model.cfg.n_layers):
+        parts.extend(torch.einsum("bphd,hdm->hbpm", cache[f"blocks.{layer}.attn.hook_z"], model.W_O[layer]) @ model.W_U)
+    return torch.stack(parts)
+
+
+@pytest.mark.parametrize("name", ["attn1l", "attn2l"])
+def test_logit_components_on_the_committed_checkpoints_match_the_old_formula(name):
+    model, _ = lm_checkpoint(name)
+    tokens = torch.randint(1, model.cfg.d_vocab, (2, 64), generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        comps, old = circuits.logit_components(model, tokens), _old_logit_components(model, tokens)
+        assert torch.allclose(comps, old, atol=1e-4)
+        _, cache = model.run_with_cache(tokens)
+    # the true-next-token view: gathering from the components, or asking dla for those tokens
+    via_dla = dla.direct_logit_attribution(model, cache, tokens[:, 1:], pos=slice(None, -1)).direct_and_heads()
+    assert torch.allclose(circuits.direct_logit_attribution(comps, tokens), via_dla, atol=1e-4)
+
+
 def test_direct_logit_attribution_gathers_next_token():
     comps = torch.arange(2 * 1 * 3 * 4, dtype=torch.float).view(2, 1, 3, 4)
     tokens = torch.tensor([[0, 3, 1]])
@@ -50,8 +75,8 @@ def test_copying_score_known_matrices():
     rot = torch.tensor([[0.0, -1.0], [1.0, 0.0]])  # eigenvalues +-i: neither copies nor suppresses
     assert circuits.copying_score(rot) == pytest.approx(0.0, abs=1e-6)
     a = torch.randn(30, 3, generator=torch.Generator().manual_seed(0))
-    assert circuits.copying_score(a, a.T) == pytest.approx(1.0)  # A A^T is positive semi-definite
-    assert circuits.copying_score(a, -a.T) == pytest.approx(-1.0)
+    assert circuits.copying_score(FactoredMatrix(a, a.T)) == pytest.approx(1.0)  # A A^T is positive semi-definite
+    assert circuits.copying_score(FactoredMatrix(a, -a.T)) == pytest.approx(-1.0)
     with pytest.raises(ShapeError):
         circuits.copying_score(torch.ones(2, 3))
 
@@ -62,6 +87,21 @@ def test_qk_ov_factors_match_full_products():
     assert torch.allclose(q @ k, model.W_E @ model.W_Q[0, 1] @ model.W_K[0, 1].T @ model.W_E.T, atol=1e-5)
     a, b = circuits.ov_circuit(model, 0, 0)
     assert torch.allclose(a @ b, model.W_E @ model.W_V[0, 0] @ model.W_O[0, 0] @ model.W_U, atol=1e-5)
+    ov = circuits.full_ov_circuit(model, 0, 0)
+    assert isinstance(ov, FactoredMatrix) and ov.shape == (23, 23)
+    assert torch.allclose(ov.AB, a @ b, atol=1e-6) and torch.allclose(circuits.full_qk_circuit(model, 0, 1).AB, q @ k, atol=1e-6)
+
+
+def test_factored_copying_scores_equal_the_old_factor_computation_on_attn1l():
+    # Before: copying_score(A, B) took the two factors and eigendecomposed the small B A in float64.
+    model, _ = lm_checkpoint("attn1l")
+    with torch.no_grad():
+        for head in range(model.cfg.n_heads):
+            a, b = model.W_E @ model.W_V[0, head], model.W_O[0, head] @ model.W_U
+            eig = torch.linalg.eigvals((b @ a).double())
+            old = float(eig.sum().real / eig.abs().sum())
+            assert circuits.copying_score(circuits.full_ov_circuit(model, 0, head)) == pytest.approx(old, abs=1e-5)
+            assert torch.equal(circuits.ov_circuit(model, 0, head)[0], a)  # notebook 02's factors are unchanged
 
 
 def test_weighted_value_norms_hand_built():

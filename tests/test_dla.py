@@ -59,6 +59,40 @@ def test_attributions_sum_to_logit_difference(ln, d_mlp):
         dla.direct_logit_attribution(m, cache, good, bad, pos=torch.tensor([1, 2]))
 
 
+@pytest.mark.parametrize("ln,d_mlp", [(True, 16), (False, None)])
+def test_components_of_every_logit_sum_to_the_logits(ln, d_mlp):
+    # attention-only without LN: the logits exactly; with LN: the logits with the scale frozen (the same numbers)
+    m = _model(ln, d_mlp)
+    logits, cache = m.run_with_cache(_tokens(5))
+    att = dla.direct_logit_attribution(m, cache, pos=slice(None))
+    assert att.per_term.shape == (len(att.labels), 3, 10, 20)
+    assert torch.allclose(att.total(), logits, atol=1e-4)
+    parts = att.direct_and_heads()  # direct path (embeddings, biases, MLPs, constant) + one per head
+    assert parts.shape == (1 + 2 * 2, 3, 10, 20) and torch.allclose(parts.sum(0), logits, atol=1e-4)
+    # one position: the same numbers as the all-position run
+    at3 = dla.direct_logit_attribution(m, cache, pos=3)
+    assert torch.allclose(at3.per_term, att.per_term[:, :, 3], atol=1e-5)
+    # a logit per row and position (the true next token) is the gather of the full attribution
+    nxt = _tokens(5)[:, 1:]
+    got = dla.direct_logit_attribution(m, cache, nxt, pos=slice(None, -1))
+    assert torch.allclose(got.per_term, att.per_term[:, :, :-1].gather(-1, nxt.expand(len(att.labels), -1, -1)[..., None]).squeeze(-1), atol=1e-5)
+    with pytest.raises(ShapeError):
+        dla.direct_logit_attribution(m, cache, nxt, pos=-1)
+
+
+def test_term_logits_needs_the_frozen_scale_of_a_layernorm_model():
+    m = _model(ln=True)
+    _, cache = m.run_with_cache(_tokens(6))
+    z = cache["blocks.1.attn.hook_z"][:, -1]
+    heads = dla.head_outputs(z, m.W_O[1])
+    assert heads.shape == (2, 3, 16)
+    with pytest.raises(ShapeError, match="scale"):
+        dla.term_logits(m, heads, None)
+    got = dla.term_logits(m, heads, cache["ln_final.hook_scale"][:, -1])
+    att = dla.direct_logit_attribution(m, cache, pos=-1)
+    assert torch.allclose(got, att.per_term[[att.labels.index("L1H0"), att.labels.index("L1H1")]], atol=1e-5)
+
+
 def test_frozen_ln_is_linear_and_matches_layernorm():
     x = torch.randn(5, 4, 16)
     total = x.sum(0)
