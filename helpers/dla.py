@@ -5,17 +5,14 @@ every head's output + every attention bias + every MLP's output. The unembedding
 so each term's contribution to a logit can be read off separately, except for the final
 LayerNorm, which divides the whole sum by its standard deviation (its *scale*).
 
-We **freeze** that scale: we take the scale the final LayerNorm actually computed on this
-input (cached at ``ln_final.hook_scale``) and treat it as a constant. Centering (subtracting
-the mean over ``d_model``) is linear, so it is applied to each term exactly. With the scale
-frozen, the attributions of all terms plus the LayerNorm/unembedding biases add up *exactly*
-to the model's logit (difference) on that input; ``direct_logit_attribution`` returns them
-that way. (The alternative, *folding* LayerNorm's weight into ``W_U``, is the same algebra
-done on the weights; freezing keeps the model untouched.)
+We **freeze** that scale: the one the final LayerNorm computed on this input (cached at
+``ln_final.hook_scale``) becomes a constant. Centering is linear, so it applies to each term
+exactly, and the attributions of all terms plus the LayerNorm/unembedding biases add up
+*exactly* to the model's logit (difference) on that input. (*Folding* LayerNorm's weight into
+``W_U`` is the same algebra done on the weights; freezing keeps the model untouched.)
 
-For models without LayerNorm (the attention-only models of notebooks 01-03) the scale is 1
-and there is no centering, so the same functions work on them: this module is the course's one
-direct-logit-attribution implementation (notebooks 02, 04 and 09 all read it).
+Without LayerNorm (the attention-only models of notebooks 01-03, 08, 09) the scale is 1 and
+there is no centering, so this one implementation serves notebooks 02, 04 and 09 alike.
 """
 
 from __future__ import annotations
@@ -67,13 +64,13 @@ def apply_frozen_ln(
 
 @dataclass(frozen=True)
 class ResidualStack:
-    """The final residual stream at one position, split into named terms that sum to it."""
+    """The final residual stream at one position (or a slice of them), split into named terms that sum to it."""
 
-    terms: Float[Tensor, "n_terms batch d_model"]
+    terms: Float[Tensor, "n_terms batch *pos d_model"]
     labels: list[str]
-    scale: Float[Tensor, "batch 1"] | None  # the final LayerNorm's scale there (None: no LN)
+    scale: Float[Tensor, "batch *pos 1"] | None  # the final LayerNorm's scale there (None: no LN)
 
-    def total(self) -> Float[Tensor, "batch d_model"]:
+    def total(self) -> Float[Tensor, "batch *pos d_model"]:
         return self.terms.sum(0)
 
 
@@ -163,10 +160,7 @@ def term_logits(
 @dataclass(frozen=True)
 class Attribution:
     """Direct logit attributions of each residual term; ``per_term.sum(0) + constant`` is the logit (difference).
-
-    ``per_term`` is ``[n_terms, batch]`` for one token per row, ``[n_terms, batch, pos]`` with
-    a slice of positions, and ends in ``d_vocab`` when every logit is attributed.
-    """
+    ``per_term`` is ``[n_terms, batch, (pos,)]``, with a last ``d_vocab`` axis when every logit is attributed."""
 
     per_term: Float[Tensor, "n_terms batch *rest"]
     labels: list[str]
