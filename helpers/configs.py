@@ -8,6 +8,7 @@ plain dicts (``to_dict``) for checkpoint cards and back (``from_dict``).
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
@@ -43,8 +44,14 @@ class _Config:
 
 
 def _positive(name: str, value: int | float) -> None:
-    if not value > 0:
-        raise ConfigError(f"{name} must be positive, got {value!r}.")
+    # ``not value > 0`` also rejects NaN; infinity is no size, rate or count either.
+    if not (value > 0 and math.isfinite(value)):
+        raise ConfigError(f"{name} must be positive (and finite), got {value!r}.")
+
+
+def _non_negative(name: str, value: int | float, example: str) -> None:
+    if not (value >= 0 and math.isfinite(value)):
+        raise ConfigError(f"{name} must be 0 or more (and finite), got {value!r}. Fix: e.g. {name}={example}.")
 
 
 @dataclass(frozen=True)
@@ -114,8 +121,7 @@ class TrainConfig(_Config):
         _positive("n_steps", self.n_steps)
         _positive("lr", self.lr)
         _positive("eval_every", self.eval_every)
-        if self.weight_decay < 0:
-            raise ConfigError(f"weight_decay must be 0 or more, got {self.weight_decay}.")
+        _non_negative("weight_decay", self.weight_decay, "0.01")
         if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
             raise ConfigError(f"betas must be two numbers in [0, 1), got {self.betas!r}.")
         if self.batch_size is not None:

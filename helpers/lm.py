@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import sys
 from pathlib import Path
 from typing import Any, Callable
 
@@ -17,13 +18,17 @@ from jaxtyping import Int
 from torch import Tensor
 from transformer_lens.model_bridge import TransformerBridge
 
-from helpers.checkpoints import load_checkpoint, save_checkpoint
+from helpers.checkpoints import (
+    checkpoint_exists, checkpoint_name, load_checkpoint, refuse_overwrite, save_checkpoint, write_atomic,
+)  # fmt: skip
 from helpers.configs import ModelConfig, TrainConfig
 from helpers.data import token_dataset
-from helpers.errors import ConfigError, MissingDataError
+from helpers.errors import (
+    ArgumentParser, CheckpointError, ConfigError, MissingDataError, OutputExistsError, run_cli, with_flags,
+)  # fmt: skip
 from helpers.models import build_model, config_of
 from helpers.tasks import repeated_random_tokens
-from helpers.paths import data_dir
+from helpers.paths import data_dir, writable_dir
 from helpers.training import History, eval_lm_loss, next_token_loss, train
 
 
@@ -114,12 +119,27 @@ def lm_snapshots(name: str) -> list[tuple[int, TransformerBridge]]:
     path = snapshots_path(name)
     if not path.exists():
         raise MissingDataError(f"No snapshots {path}. Re-create them with the command in {checkpoint_path(name)}.json (notes).")
-    flat = load_file(str(path))
+    steps = card.get("metrics", {}).get("snapshot_steps")
+    if not steps:
+        raise MissingDataError(
+            f"The checkpoint {name!r} was trained without --snapshot-every, so {path} is not its snapshots. "
+            f"Re-create both with the command in {checkpoint_path(name)}.json (notes), with --snapshot-every."
+        )
+    try:
+        flat = load_file(str(path))
+    except Exception as e:  # SafetensorError: truncated or not safetensors
+        raise CheckpointError(f"The snapshots {path} cannot be read ({e}). Re-create them with the command in {checkpoint_path(name)}.json (notes).") from e
     out = []
-    for step in card["metrics"]["snapshot_steps"]:
+    for step in steps:
         prefix = f"step{int(step)}."
+        sd = {k[len(prefix) :]: v.float() for k, v in flat.items() if k.startswith(prefix)}
+        if not sd:
+            raise CheckpointError(
+                f"The snapshots {path} hold no step {step}, which the card of {name!r} lists: they come from another run. "
+                f"Re-create them with the command in {checkpoint_path(name)}.json (notes)."
+            )
         m = build_model(config_of(model))
-        m.load_state_dict({k[len(prefix) :]: v.float() for k, v in flat.items() if k.startswith(prefix)})
+        m.load_state_dict(sd)
         m.eval()
         out.append((int(step), m))
     return out
@@ -145,18 +165,19 @@ def track_metrics(model: TransformerBridge, probe: Int[Tensor, "batch pos"], val
         "induction": [induction_score(cache[f"blocks.{l}.attn.hook_pattern"], period).tolist() for l in range(cfg.n_layers)],
     }
     vloss = next_token_loss(model(val_rows), val_rows)
-    out["icl_score"] = float(vloss[:, 95:105].mean() - vloss[:, 5:15].mean())
+    # Undefined (None, not NaN: a card is strict JSON) when rows are too short to have a token ~100.
+    out["icl_score"] = float(vloss[:, 95:105].mean() - vloss[:, 5:15].mean()) if vloss.shape[1] >= 105 else None
     return out
 
 
 def checkpoint_path(name: str) -> Path:
-    return data_dir() / "checkpoints" / name
+    return data_dir() / "checkpoints" / checkpoint_name(name, "name")
 
 
 def lm_checkpoint(name: str) -> tuple[TransformerBridge, dict]:
     """Load a committed language-model checkpoint by name (e.g. ``"attn2l"``), with its card."""
     path = checkpoint_path(name)
-    if not path.with_suffix(".json").exists():
+    if not checkpoint_exists(path):
         raise MissingDataError(
             f"No checkpoint {name!r} in {path.parent}. Re-create it with the command in "
             "Documentation/checkpoints.md (python -m helpers.train lm ...)."
@@ -164,11 +185,20 @@ def lm_checkpoint(name: str) -> tuple[TransformerBridge, dict]:
     return load_checkpoint(path)
 
 
-def cli_main(argv: list[str] | None = None) -> int:
-    """``python -m helpers.train lm``: train a language model on the corpus and save a checkpoint."""
-    ap = argparse.ArgumentParser(prog="python -m helpers.train lm", description=cli_main.__doc__)
-    ap.add_argument("--name", required=True, help="checkpoint name under data/checkpoints (or --out)")
+# Config fields as the lm command spells them, so that an error names the flag a user typed.
+LM_FLAGS = {
+    "n_steps": "--steps", "warmup_steps": "--warmup", "lr": "--lr", "weight_decay": "--weight-decay",
+    "batch_size": "--batch-size", "d_vocab": "--vocab-size", "vocab_size": "--vocab-size", "n_ctx": "--n-ctx",
+    "d_model": "--d-model", "n_heads": "--heads", "n_layers": "--layers", "d_mlp": "--d-mlp",
+    "repeat_frac": "--repeat-frac", "synthetic_steps": "--synthetic-steps",
+}  # fmt: skip
+
+
+def _parser() -> argparse.ArgumentParser:
+    ap = ArgumentParser(prog="python -m helpers.train lm", description=cli_main.__doc__)
+    ap.add_argument("--name", required=True, help="checkpoint name under data/checkpoints (or --out); dots allowed")
     ap.add_argument("--out", type=Path, default=None, help="output folder (default: data/checkpoints)")
+    ap.add_argument("--force", action="store_true", help="replace an existing checkpoint of this name")
     ap.add_argument("--layers", type=int, default=2)
     ap.add_argument("--d-model", type=int, default=128)
     ap.add_argument("--heads", type=int, default=4)
@@ -180,23 +210,85 @@ def cli_main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--weight-decay", type=float, default=0.01)
-    ap.add_argument("--warmup", type=int, default=100)
+    ap.add_argument("--warmup", type=int, default=None, help="linear warm-up steps (default 100; a tenth of --steps if --steps < 100)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--repeat-frac", type=float, default=0.0, help="fraction of training rows that are synthetic repeated random tokens")
     ap.add_argument("--synthetic-steps", type=int, default=0, help="first train this many steps on synthetic repeated random tokens only")
     ap.add_argument("--snapshot-every", type=int, default=None, help="save fp16 weight snapshots every N steps to NAME_snapshots.safetensors")
     ap.add_argument("--track-every", type=int, default=None, help="log in-context metrics (induction scores, repeat losses) every N steps into the card")
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
-    a = ap.parse_args(argv)
-    if a.threads:
-        torch.set_num_threads(a.threads)
+    ap.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    return ap
+
+
+def default_warmup(steps: int) -> int:
+    """100 warm-up steps (every committed recipe's), or a tenth of a run shorter than 100 steps."""
+    return 100 if steps >= 100 else steps // 10
+
+
+def _validate(a: argparse.Namespace) -> None:
+    """Every flag, before anything is trained (config fields are checked again by the configs)."""
+    checkpoint_name(a.name, "--name")
+    for flag, value in (("--threads", a.threads), ("--snapshot-every", a.snapshot_every), ("--track-every", a.track_every)):
+        if value is not None and value < 1:
+            raise ConfigError(f"{flag} must be 1 or more, got {value}. Fix: e.g. {flag} 1, or leave it out.")
+    if a.heads < 1:
+        raise ConfigError(f"--heads must be 1 or more, got {a.heads}. Fix: e.g. --heads 4.")
     if a.d_model % a.heads:
-        ap.error(f"--d-model ({a.d_model}) must be divisible by --heads ({a.heads}).")
+        raise ConfigError(f"--d-model ({a.d_model}) must be divisible by --heads ({a.heads}).")
+    if a.n_ctx < 3:
+        raise ConfigError(f"--n-ctx must be at least 3 (BOS and a repeated token for the probes), got {a.n_ctx}. Fix: e.g. --n-ctx 128.")
+    if a.vocab_size < 300:
+        raise ConfigError(f"--vocab-size must be at least 300 for the byte-level BPE (256 bytes + merges), got {a.vocab_size}. Fix: e.g. --vocab-size 2048.")
+    if not 0.0 <= a.repeat_frac < 1.0:
+        raise ConfigError(f"--repeat-frac must be in [0, 1) (a fraction of synthetic rows), got {a.repeat_frac}. Fix: e.g. --repeat-frac 0.25.")
+    if a.synthetic_steps < 0:
+        raise ConfigError(f"--synthetic-steps must be 0 or more, got {a.synthetic_steps}.")
+
+
+def cli_main(argv: list[str] | None = None) -> int:
+    """``python -m helpers.train lm``: train a language model on the corpus and save a checkpoint."""
+    return run_cli(_cli, argv)
+
+
+def _cli(argv: list[str]) -> int:
+    a = _parser().parse_args(argv)
+    if a.warmup is None:
+        a.warmup = default_warmup(a.steps)
+    _validate(a)
     try:
         mcfg, tcfg = _configs(a)
     except ConfigError as e:
-        ap.error(str(e))
+        raise ConfigError(with_flags(str(e), LM_FLAGS)) from e
+    folder = writable_dir(a.out if a.out is not None else data_dir() / "checkpoints", "--out")
+    out = folder / a.name
+    snap_path = folder / f"{a.name}_snapshots.safetensors"
+    refuse_overwrite(out, a.force)
+    if snap_path.exists() and not a.force:
+        raise OutputExistsError(f"{snap_path} exists (snapshots of an earlier run). Fix: choose another --name, or add --force.")
+    if a.threads:
+        torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
+    try:
+        model, hist, metrics, snaps = _train_cli(a, mcfg, tcfg)
+    except KeyboardInterrupt:
+        print(f"interrupted (Ctrl-C): nothing was saved; {out} is unchanged.", file=sys.stderr)
+        return 130
+    cmd = "python -m helpers.train lm " + " ".join(argv)
+    if snaps:
+        from safetensors.torch import save_file
+
+        metrics["snapshot_steps"] = sorted({int(k.split(".")[0][4:]) for k in snaps})
+        write_atomic(snap_path, lambda p: save_file(snaps, str(p)))
+    else:
+        snap_path.unlink(missing_ok=True)  # --force: an old run's snapshots must not pass for this run's
+    save_checkpoint(model, out, tcfg, metrics, notes=f"made by: {cmd}")
+    print(f"saved {out}.safetensors: {hist.summary()}")
+    return 0
+
+
+def _train_cli(a: argparse.Namespace, mcfg: ModelConfig, tcfg: TrainConfig) -> tuple[TransformerBridge, History, dict[str, Any], dict[str, Tensor]]:
+    """Train as the command asked: the model, its history, the card's metrics and the fp16 snapshots."""
     snaps: dict[str, Tensor] = {}
     track: dict[str, list] = {}
     probe = repeated_random_tokens(16, min(40, (a.n_ctx - 1) // 2), a.vocab_size, seed=1234)  # [BOS] r r fits in n_ctx
@@ -217,8 +309,6 @@ def cli_main(argv: list[str] | None = None) -> int:
                 track.setdefault(k, []).append(v)
 
     model, hist = train_lm(mcfg, tcfg, vocab_size=a.vocab_size, repeat_frac=a.repeat_frac, synthetic_steps=a.synthetic_steps, on_step=on_step if (a.snapshot_every or a.track_every) else None)
-    out = (a.out or checkpoint_path("x").parent) / a.name
-    cmd = "python -m helpers.train lm " + " ".join(argv if argv is not None else [])
     metrics: dict[str, Any] = dict(hist.summary())
     metrics["synthetic_steps"] = a.synthetic_steps
     metrics["repeat_frac"] = a.repeat_frac
@@ -227,15 +317,7 @@ def cli_main(argv: list[str] | None = None) -> int:
         edges = [0] + track["step"]
         track["train_loss"] = [sum(hist.train_loss[s:e]) / max(e - s, 1) for s, e in zip(edges[:-1], edges[1:])]
         metrics["track"] = track
-    if snaps:
-        from safetensors.torch import save_file
-
-        metrics["snapshot_steps"] = sorted({int(k.split(".")[0][4:]) for k in snaps})
-        out.parent.mkdir(parents=True, exist_ok=True)
-        save_file(snaps, str(out.parent / f"{a.name}_snapshots.safetensors"))
-    save_checkpoint(model, out, tcfg, metrics, notes=f"made by: {cmd}")
-    print(f"saved {out}.safetensors: {hist.summary()}")
-    return 0
+    return model, hist, metrics, snaps
 
 
 def _configs(a: argparse.Namespace) -> tuple[ModelConfig, TrainConfig]:

@@ -20,7 +20,7 @@ from jaxtyping import Float, Int
 from torch import Tensor
 
 from helpers.configs import TrainConfig
-from helpers.errors import ShapeError
+from helpers.errors import DivergedError, ShapeError
 
 Batch = tuple[Tensor, ...]
 LossFn = Callable[[torch.nn.Module, Batch], Tensor]
@@ -159,7 +159,10 @@ def train(
             batch = tuple(t[idx] for t in tensors)
         loss = loss_fn(model, batch)
         if not math.isfinite(loss.item()):
-            raise FloatingPointError(f"loss became {loss.item()} at step {step}; lower the learning rate.")
+            raise DivergedError(
+                f"training diverged: the loss became {loss.item()} at step {step} (lr {cfg.lr:g}). "
+                f"Fix: a smaller --lr (learning rate), e.g. {min(cfg.lr / 10, 1e-3):g}."
+            )
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if cfg.grad_clip is not None:

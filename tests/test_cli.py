@@ -14,12 +14,23 @@ def test_help_lists_tasks(capsys):
 
 
 def test_lm_cli_rejects_bad_arguments(capsys):
-    with pytest.raises(SystemExit):
-        lm.cli_main(["--name", "x", "--d-model", "100", "--heads", "3"])
+    assert lm.cli_main(["--name", "x", "--d-model", "100", "--heads", "3"]) == 2
     assert "divisible" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        lm.cli_main(["--name", "x", "--steps", "5", "--warmup", "10"])
-    assert "warmup_steps" in capsys.readouterr().err
+    assert lm.cli_main(["--name", "x", "--steps", "5", "--warmup", "10"]) == 2
+    assert "--warmup must be between 0 and --steps (5)" in capsys.readouterr().err
+
+
+def test_lm_cli_default_warmup_fits_short_runs_and_keeps_the_recipes():
+    assert lm.default_warmup(2000) == lm.default_warmup(100) == 100  # every committed recipe: 100
+    assert lm.default_warmup(50) == 5 and lm.default_warmup(5) == 0
+
+
+def test_lm_cli_refuses_to_overwrite_a_checkpoint(tmp_path, capsys):
+    (tmp_path / "attn2l.json").write_text("{}")
+    assert lm.cli_main(["--name", "attn2l", "--out", str(tmp_path)]) == 2
+    assert "--force" in capsys.readouterr().err and (tmp_path / "attn2l.json").read_text() == "{}"
+    assert lm.cli_main(["--name", "attn2l"]) == 2  # the committed one, in data/checkpoints
+    assert "--force" in capsys.readouterr().err
 
 
 def test_lm_cli_trains_and_saves_a_loadable_checkpoint(tmp_path):
@@ -31,6 +42,22 @@ def test_lm_cli_trains_and_saves_a_loadable_checkpoint(tmp_path):
     model, card = load_checkpoint(tmp_path / "tiny")
     assert card["model_config"]["n_layers"] == 1 and "helpers.train lm" in card["notes"]
     assert "val_loss" in card["metrics"]
+
+
+def test_lm_cli_force_replaces_a_checkpoint_and_its_stale_snapshots(tmp_path):
+    """A dotted name is its own checkpoint; --force removes snapshots the new run did not make."""
+    from helpers.checkpoints import load_checkpoint
+
+    argv = ["--name", "wd0.1", "--out", str(tmp_path), "--layers", "1", "--d-model", "32", "--heads", "2",
+            "--n-ctx", "32", "--steps", "4", "--batch-size", "4", "--threads", "1"]  # fmt: skip
+    assert lm.cli_main(argv + ["--snapshot-every", "2"]) == 0
+    assert (tmp_path / "wd0.1_snapshots.safetensors").exists()
+    assert lm.cli_main(argv) == 2  # exists
+    assert lm.cli_main(argv + ["--force", "--weight-decay", "0.3"]) == 0
+    assert not (tmp_path / "wd0.1_snapshots.safetensors").exists()
+    _, card = load_checkpoint(tmp_path / "wd0.1")
+    assert card["train_config"]["weight_decay"] == 0.3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["wd0.1.json", "wd0.1.safetensors"]
 
 
 def test_lm_cli_synthetic_warmup_counts_both_phases(tmp_path):

@@ -149,17 +149,19 @@ def test_cli_writes_snapshots_and_metrics(tmp_path, capsys):
 
 @pytest.mark.parametrize(
     "argv, message",
-    [(["--prime", "1"], "p (the modulus)"), (["--train-frac", "1.5"], "train_frac"),
-     (["--grokfast-alpha", "2"], "grokfast_alpha"), (["--epochs", "10"], "--out"),
-     (["--loss-dtype", "half"], "--loss-dtype")],
+    [(["--prime", "1"], "--prime (the modulus)"), (["--train-frac", "1.5"], "--train-frac"),
+     (["--grokfast-alpha", "2"], "--grokfast-alpha"), (["--epochs", "10"], "--out"),
+     (["--loss-dtype", "half"], "--loss-dtype"), (["--prime", "8"], "must be prime"),
+     (["--prime", "7", "--train-frac", "0.01"], "0 training"), (["--lr", "inf"], "--lr"),
+     (["--grokfast-lambda", "nan"], "--grokfast-lambda"), (["--weight-decay", "nan"], "--weight-decay")],
 )  # fmt: skip
 def test_cli_bad_arguments_get_a_clear_message(argv, message, tmp_path, capsys):
     if "--out" not in message:
-        argv = argv + ["--out", str(tmp_path)]
-    with pytest.raises(SystemExit) as e:
-        grokking.cli_main(argv)
-    assert e.value.code == 2
-    assert message in capsys.readouterr().err
+        argv = argv + ["--out", str(tmp_path / "run")]
+    assert grokking.cli_main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.startswith("error: ") and err.count("\n") == 1
+    assert not (tmp_path / "run").exists()  # rejected before anything was made
 
 
 def test_load_run_names_the_command_when_missing(tmp_path):
@@ -176,3 +178,126 @@ def test_phases_split_a_run_at_memorisation_test_loss_halving_and_generalisation
     assert grokking.phases(h) == {"memorisation": (0, 10), "circuit formation": (10, 30), "cleanup": (30, 40)}
     h.test_acc = [0.0] * 6  # never generalised: no phases to draw
     assert grokking.phases(h) is None
+
+
+TINY = ["--prime", "13", "--epochs", "200", "--eval-every", "10", "--checkpoint-every", "50", "--threads", "1",
+        "--lr", "3e-3", "--grokfast-alpha", "0.9"]  # fmt: skip
+CURVES = ("steps", "train_loss", "train_acc", "test_loss", "test_acc", "weight_norm")
+
+
+def test_paper_spelling_of_the_flags_is_accepted(tmp_path):
+    argv = ["--prime", "13", "--train_frac", "0.3", "--epochs", "20", "--eval_every", "10", "--threads", "1", "--out", str(tmp_path)]
+    assert grokking.cli_main(argv) == 0
+    cfg, _, _ = grokking.load_run(tmp_path)
+    assert cfg.train_frac == 0.3 and cfg.n_steps == 20
+
+
+def test_a_diverging_run_stops_with_one_line_and_valid_json(tmp_path, capsys):
+    argv = ["--prime", "13", "--lr", "1000", "--epochs", "100", "--eval-every", "10", "--threads", "1", "--out", str(tmp_path)]
+    assert grokking.cli_main(argv) == 2
+    err = capsys.readouterr().err
+    assert "diverged" in err and "at step" in err and "smaller --lr" in err and err.count("\n") == 1
+    record = json.loads((tmp_path / "metrics.json").read_text(), parse_constant=lambda c: pytest.fail(f"{c} in metrics.json"))
+    assert record["status"] == "diverged"
+
+
+def test_trainer_rejects_a_nan_loss():
+    from helpers.errors import DivergedError
+
+    with pytest.raises(DivergedError, match="at step"):
+        grokking.train_grokking(GrokConfig(**SMALL, lr=1e4, n_steps=200))
+
+
+def test_a_run_is_never_overwritten_or_mixed_without_force(tmp_path, capsys):
+    first = ["--prime", "13", "--epochs", "20", "--eval-every", "10", "--checkpoint-every", "10", "--threads", "1", "--out", str(tmp_path)]
+    assert grokking.cli_main(first) == 0
+    before = (tmp_path / "metrics.json").read_text()
+    second = ["--prime", "11", "--epochs", "10", "--eval-every", "10", "--checkpoint-every", "10", "--threads", "1", "--out", str(tmp_path)]
+    assert grokking.cli_main(second) == 2
+    assert "--force" in capsys.readouterr().err and (tmp_path / "metrics.json").read_text() == before
+    assert grokking.cli_main(second + ["--force"]) == 0
+    cfg, _, steps = grokking.load_run(tmp_path)
+    assert cfg.p == 11 and steps == [0, 10] and not (tmp_path / "step_000020.json").exists()  # no stale snapshot
+    assert grokking.load_snapshot(tmp_path, 10).cfg.d_vocab == 12
+
+
+def test_a_snapshot_from_another_run_is_detected(tmp_path):
+    from helpers.errors import CheckpointError
+
+    for sub, p in (("a", "11"), ("b", "13")):
+        assert grokking.cli_main(["--prime", p, "--epochs", "10", "--eval-every", "10", "--checkpoint-every", "10",
+                                  "--threads", "1", "--out", str(tmp_path / sub)]) == 0  # fmt: skip
+    for suffix in (".json", ".safetensors"):  # copied by hand from another run
+        (tmp_path / "a" / f"step_000010{suffix}").write_bytes((tmp_path / "b" / f"step_000010{suffix}").read_bytes())
+    with pytest.raises(CheckpointError, match="not from the run"):
+        grokking.load_snapshot(tmp_path / "a", 10)
+
+
+def test_truncated_run_files_name_their_path(tmp_path):
+    from helpers.errors import CheckpointError
+
+    assert grokking.cli_main(["--prime", "11", "--epochs", "10", "--eval-every", "10", "--checkpoint-every", "10",
+                              "--threads", "1", "--out", str(tmp_path)]) == 0  # fmt: skip
+    (tmp_path / "metrics.json").write_text('{"config": {"p": 11')
+    with pytest.raises(CheckpointError, match="metrics.json"):
+        grokking.load_run(tmp_path)
+
+
+def _interrupt_at_eval(monkeypatch, n: int) -> None:
+    """Press Ctrl-C (a real SIGINT) during the n-th evaluation of the next run."""
+    import signal
+
+    calls = {"n": 0}
+    real = grokking.weight_norm
+
+    def weight_norm(model):
+        calls["n"] += 1
+        if calls["n"] == n:
+            signal.raise_signal(signal.SIGINT)
+        return real(model)
+
+    monkeypatch.setattr(grokking, "weight_norm", weight_norm)
+
+
+def test_ctrl_c_then_resume_gives_exactly_the_uninterrupted_run(tmp_path, monkeypatch, capsys):
+    """Snapshots include AdamW and Grokfast state, so a resumed run is bit-identical (same seed)."""
+    whole, parts = tmp_path / "whole", tmp_path / "parts"
+    assert grokking.cli_main(TINY + ["--out", str(whole)]) == 0
+    with monkeypatch.context() as m:
+        _interrupt_at_eval(m, 8)  # at step 70: between two saves and two snapshots
+        assert grokking.cli_main(TINY + ["--out", str(parts)]) == 130
+    record = json.loads((parts / "metrics.json").read_text())
+    assert record["status"] == "interrupted" and 70 <= record["next_step"] < 200
+    assert "--resume" in capsys.readouterr().err
+    assert grokking.cli_main(TINY + ["--out", str(parts), "--resume"]) == 0
+    a, b = (json.loads((d / "metrics.json").read_text()) for d in (whole, parts))
+    assert all(a["metrics"][k] == b["metrics"][k] for k in CURVES)
+    assert a["snapshot_steps"] == b["snapshot_steps"] == [0, 50, 100, 150, 200] and b["status"] == "finished"
+    for step in a["snapshot_steps"]:
+        x, y = grokking.load_snapshot(whole, step).state_dict(), grokking.load_snapshot(parts, step).state_dict()
+        assert all(torch.equal(x[k], y[k]) for k in x), step
+
+
+def test_resume_refuses_other_settings_and_finished_runs(tmp_path, monkeypatch, capsys):
+    with monkeypatch.context() as m:
+        _interrupt_at_eval(m, 3)
+        assert grokking.cli_main(TINY + ["--out", str(tmp_path)]) == 130
+    other = [a if a != "3e-3" else "1e-2" for a in TINY]
+    assert grokking.cli_main(other + ["--out", str(tmp_path), "--resume"]) == 2
+    assert "--lr" in capsys.readouterr().err
+    assert grokking.cli_main(TINY + ["--out", str(tmp_path), "--resume"]) == 0
+    assert grokking.cli_main(TINY + ["--out", str(tmp_path), "--resume"]) == 2
+    assert "finished" in capsys.readouterr().err
+
+
+def test_library_resume_continues_a_stopped_run_exactly(tmp_path):
+    cfg = GrokConfig(**SMALL, n_steps=60, lr=1e-2, grokfast_alpha=0.9)
+    _, whole = grokking.train_grokking(cfg)
+    states = []
+    calls = iter(range(1000))
+    grokking.train_grokking(cfg, on_save=states.append, stop=lambda: next(calls) == 33)
+    grokking.save_state(tmp_path, states[-1], cfg)
+    state = grokking.load_state(tmp_path, cfg)
+    assert state.next_step == 33
+    _, resumed = grokking.train_grokking(cfg, resume=state)
+    assert all(getattr(whole, k) == getattr(resumed, k) for k in CURVES)
