@@ -190,9 +190,25 @@ def patch_activation(
 
 def cli_main(argv: list[str] | None = None) -> int:
     """Train a find-min or find-median model and save it as a checkpoint."""
-    from helpers.checkpoints import save_checkpoint
+    from helpers.errors import run_cli
 
-    ap = argparse.ArgumentParser(prog="python -m helpers.train select", description=cli_main.__doc__)
+    return run_cli(_select_cli, argv)
+
+
+# Config fields as the select command spells them, so that an error names the flag a user typed.
+SELECT_FLAGS = {
+    "n": "--n", "vocab": "--vocab", "n_train": "--n-train", "n_test": "--n-test", "n_layers": "--layers",
+    "n_heads": "--heads", "d_model": "--d-model", "d_mlp": "--d-mlp", "n_steps": "--steps", "lr": "--lr",
+    "batch_size": "--batch-size", "kind": "--kind",
+}  # fmt: skip
+
+
+def _select_cli(argv: list[str]) -> int:
+    from helpers.checkpoints import checkpoint_name, refuse_overwrite, save_checkpoint
+    from helpers.errors import ArgumentParser, with_flags
+    from helpers.paths import writable_dir, writable_file
+
+    ap = ArgumentParser(prog="python -m helpers.train select", description=cli_main.__doc__)
     ap.add_argument("--kind", choices=["min", "median"], required=True)
     ap.add_argument("--n", type=int, default=5)
     ap.add_argument("--vocab", type=int, default=64)
@@ -209,17 +225,38 @@ def cli_main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default); 1 is fastest for these tiny models")
     ap.add_argument("--out", type=Path, default=None, help="checkpoint path (without suffix)")
+    ap.add_argument("--force", action="store_true", help="replace an existing checkpoint at --out")
     ap.add_argument("--json", type=Path, default=None, help="append a result line to this JSON-lines file")
+    ap.add_argument("--debug", action="store_true", help="show the traceback of an error")
     a = ap.parse_args(argv)
-    if a.threads:
-        torch.set_num_threads(a.threads)
+    # Every flag, then the output locations, before any training.
+    if a.threads < 0:
+        raise ConfigError(f"--threads must be 0 (torch's default) or more, got {a.threads}. Fix: e.g. --threads 1.")
+    if a.heads < 1:
+        raise ConfigError(f"--heads must be 1 or more, got {a.heads}. Fix: e.g. --heads 1.")
     if a.d_model % a.heads:
         raise ConfigError(f"--d-model ({a.d_model}) must be divisible by --heads ({a.heads}).")
-    mcfg = ModelConfig(
-        d_vocab=a.vocab + 1, n_ctx=a.n + 1, d_model=a.d_model, n_layers=a.layers, n_heads=a.heads,
-        d_head=a.d_model // a.heads, d_mlp=a.d_mlp or None,
-    )
-    tcfg = TrainConfig(n_steps=a.steps, lr=a.lr, batch_size=a.batch_size)
+    if a.d_mlp < 0:
+        raise ConfigError(f"--d-mlp must be 0 (attention-only) or more, got {a.d_mlp}.")
+    try:
+        select_task(a.kind, n=a.n, vocab=a.vocab, n_train=1, n_test=1, duplicates=a.duplicates, seed=a.seed)  # checks n, vocab
+        if a.n_train <= 0 or a.n_test <= 0:
+            raise ConfigError(f"n_train and n_test must be positive, got {a.n_train}, {a.n_test}.")
+        mcfg = ModelConfig(
+            d_vocab=a.vocab + 1, n_ctx=a.n + 1, d_model=a.d_model, n_layers=a.layers, n_heads=a.heads,
+            d_head=a.d_model // a.heads, d_mlp=a.d_mlp or None,
+        )
+        tcfg = TrainConfig(n_steps=a.steps, lr=a.lr, batch_size=a.batch_size)
+    except ConfigError as e:
+        raise ConfigError(with_flags(str(e), SELECT_FLAGS)) from e
+    if a.json is not None:
+        writable_file(a.json, "--json")
+    if a.out is not None:
+        checkpoint_name(a.out.name, "--out")
+        writable_dir(a.out.parent, "--out")
+        refuse_overwrite(a.out, a.force)
+    if a.threads:
+        torch.set_num_threads(a.threads)
     run = train_select(a.kind, mcfg, tcfg, n=a.n, vocab=a.vocab, n_train=a.n_train, n_test=a.n_test,
                        duplicates=a.duplicates, seed=a.seed, progress=False)
     result = {
@@ -228,13 +265,13 @@ def cli_main(argv: list[str] | None = None) -> int:
         "seconds": round(run.history.seconds, 1),
     }
     print(json.dumps(result))
-    if a.json is not None:
-        with a.json.open("a") as f:
-            f.write(json.dumps(result) + "\n")
-    if a.out is not None:
-        cmd = "python -m helpers.train select " + " ".join(argv if argv is not None else [])
+    if a.out is not None:  # the checkpoint first: it is the hour of work; the JSON line is a summary
+        cmd = "python -m helpers.train select " + " ".join(x for x in argv if x not in ("--force", "--debug"))
         save_checkpoint(run.model, a.out, train_config=tcfg.replace(seed=a.seed), metrics=result,
                         notes=f"Made by: {cmd}. Data: helpers.tasks.select_task(kind={a.kind!r}, n={a.n}, "
                         f"vocab={a.vocab}, n_train={a.n_train}, n_test={a.n_test}, duplicates={a.duplicates}, seed={a.seed}).")
         print(f"saved {a.out}")
+    if a.json is not None:
+        with a.json.open("a") as f:
+            f.write(json.dumps(result) + "\n")
     return 0
