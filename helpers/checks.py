@@ -54,7 +54,7 @@ def check_exercise(
     for args in inputs:
         got = attempt(*args)
         if got is None:
-            print(f"⏭  {name}: not attempted yet — the notebook continues with the reference solution.")
+            print(f"»  {name}: not attempted yet — the notebook continues with the reference solution.")
             return reference
         want = reference(*args)
         if isinstance(want, torch.Tensor) and isinstance(got, torch.Tensor) and got.shape != want.shape:
