@@ -29,7 +29,6 @@ Modules
 - ``algorithmic``   find-min / find-median: training and token-circuit tables (notebooks 08, 09)
 - ``report``        regenerates Documentation/Report.md from the notebooks' outputs
 - ``train``         the training command line: ``python -m helpers.train TASK``
-- ``analysis``      re-exports ``tokens`` and ``stats`` names for the notebooks until they migrate
 - ``plots``         plotly figures and circuitsvis views that render offline (notebook 00)
 - ``checks``        exercise self-checks and claim assertions (notebook 00)
 - ``runtime``       device choice, seeding and notebook set-up (notebook 00)

@@ -9,8 +9,6 @@ by token values, which is where the algorithm becomes visible.
 - ``qk_by_value``: the attention score the SEP query gives a key token of each value.
 - ``ov_by_value``: the logits a head writes when it attends to a token of each value.
 - ``diagonal_dominance``: how often a value's OV row puts its largest logit on that value.
-- ``head_logit_contributions``: direct logit attribution of each head at the last position
-  (``helpers.dla``).
 - ``change_one_element`` and ``patch_activation``: pairs of sequences differing in one element,
   and activation patching between them (``helpers.interventions``).
 
@@ -30,7 +28,7 @@ from jaxtyping import Float, Int
 from torch import Tensor
 from transformer_lens.model_bridge import TransformerBridge
 
-from helpers import dla, interventions
+from helpers import interventions
 from helpers.configs import ModelConfig, TrainConfig
 from helpers.errors import ConfigError, ShapeError
 from helpers.tasks import SupervisedSplit, select_task
@@ -102,9 +100,13 @@ def qk_by_value(model: TransformerBridge, head: int = 0) -> Float[Tensor, "pos v
 def ov_by_value(model: TransformerBridge, head: int = 0, layer: int = 0) -> Float[Tensor, "value d_vocab"]:
     """Direct logits a head writes when it attends fully to a token of each value.
 
-    Row ``v`` is ``W_E[v] @ W_V @ W_O @ W_U`` (token embedding only: the positional part and the
-    biases add the same vector to every row, so they do not change which value wins a row): the
-    value rows of the full OV circuit, built on the bridge's ``model.OV[layer, head]``.
+    Row ``v`` is ``W_E[v] @ W_V @ W_O @ W_U``: the value rows of the full OV circuit, built on the
+    bridge's ``model.OV[layer, head]``, from the token embedding only. The positional part and the
+    biases are left out on purpose. They add one and the same vector of logits to every row: a
+    shift per output column. That leaves the comparison between rows (which attended value
+    raises output ``c`` most) unchanged, but it *can* change which column wins a row, so a
+    row's argmax here describes the token part alone. (For the course's models the full rows
+    give the same diagonal dominance; check it with ``W_pos`` added if you rely on argmaxes.)
     """
     vocab = model.W_E.shape[0] - 1
     return (model.W_E[:vocab] @ model.OV[layer, head] @ model.W_U).AB
@@ -116,19 +118,6 @@ def diagonal_dominance(matrix: Float[Tensor, "rows cols"]) -> float:
         raise ShapeError(f"need a [rows, cols>=rows] matrix, got shape {tuple(matrix.shape)}.")
     rows = torch.arange(matrix.shape[0])
     return float((matrix.argmax(dim=1) == rows).float().mean())
-
-
-def head_logit_contributions(
-    model: TransformerBridge, z: Float[Tensor, "batch pos n_heads d_head"], layer: int = 0, pos: int = -1
-) -> Float[Tensor, "batch n_heads d_vocab"]:
-    """Direct logit attribution: each head's output at ``pos`` pushed straight through ``W_U``.
-
-    ``z`` is ``cache[f"blocks.{layer}.attn.hook_z"]``. Without a final LayerNorm this is exact:
-    the logits are the sum of these, the other components' terms and the biases.
-    """
-    if z.dim() != 4:
-        raise ShapeError(f"z must be [batch, pos, n_heads, d_head] (hook_z), got {tuple(z.shape)}.")
-    return dla.term_logits(model, dla.head_outputs(z[:, pos], model.W_O[layer]), None).transpose(0, 1)
 
 
 def change_one_element(

@@ -3,9 +3,8 @@
 Following "A Mathematical Framework for Transformer Circuits" (Elhage et al. 2021): with no
 MLPs and no LayerNorm the logits are a sum of paths, so we can read them off the weights.
 
-- ``logit_components``: the logits split into the direct path (embeddings straight to the
-  unembedding) plus one term per head; they sum to the model's logits (computed by
-  ``helpers.dla.direct_logit_attribution``, the course's one DLA implementation).
+- The logits split into the direct path plus one term per head are
+  ``helpers.dla.direct_logit_attribution(...).direct_and_heads()``: the course's one DLA.
 - ``full_qk_circuit`` / ``full_ov_circuit``: the token-to-token matrices ``W_E W_QK W_E^T`` and
   ``W_E W_OV W_U`` of a head, as TransformerLens ``FactoredMatrix`` objects built on the bridge's
   ``model.QK[l, h]`` / ``model.OV[l, h]``: ``d_vocab x d_vocab`` but stored as two thin factors.
@@ -30,7 +29,7 @@ from torch import Tensor
 from transformer_lens import FactoredMatrix
 from transformer_lens.model_bridge import TransformerBridge
 
-from helpers import dla, interventions
+from helpers import interventions
 from helpers.errors import ShapeError
 from helpers.training import next_token_loss
 
@@ -38,41 +37,8 @@ Head = tuple[int, int]
 
 
 def head_labels(n_layers: int, n_heads: int) -> list[str]:
-    """``["L0H0", "L0H1", ...]`` in layer-major order, the order of ``logit_components``."""
+    """``["L0H0", "L0H1", ...]`` in layer-major order, the order of ``Attribution.direct_and_heads``."""
     return [f"L{layer}H{head}" for layer in range(n_layers) for head in range(n_heads)]
-
-
-def _check_attn_only(model: TransformerBridge) -> None:
-    cfg = model.cfg
-    if not getattr(cfg, "attn_only", False) or getattr(cfg, "normalization_type", None) is not None:
-        raise ShapeError(
-            "This decomposition is exact only for attention-only models without LayerNorm "
-            "(the attn0l / attn1l / attn2l checkpoints). Build the model with d_mlp=None and normalization_type=None."
-        )
-
-
-@torch.no_grad()
-def logit_components(model: TransformerBridge, tokens: Int[Tensor, "batch pos"]) -> Float[Tensor, "component batch pos d_vocab"]:
-    """The logits as a sum: component 0 is the direct path (token + position embeddings, and the
-    attention output biases, through ``W_U``); component ``1 + layer * n_heads + head`` is that
-    head's output ``z W_O`` through ``W_U``. ``components.sum(0)`` equals the model's logits.
-    """
-    _check_attn_only(model)
-    _, cache = model.run_with_cache(tokens)
-    return dla.direct_logit_attribution(model, cache, pos=slice(None)).direct_and_heads()
-
-
-def direct_logit_attribution(
-    components: Float[Tensor, "component batch pos d_vocab"], tokens: Int[Tensor, "batch pos"]
-) -> Float[Tensor, "component batch pos_minus_1"]:
-    """Each component's contribution to the logit of the true next token (position ``p`` predicts ``tokens[p + 1]``).
-
-    The same as ``dla.direct_logit_attribution(model, cache, tokens[:, 1:], pos=slice(None, -1)).direct_and_heads()``.
-    """
-    if components.shape[1:3] != tokens.shape:
-        raise ShapeError(f"components {tuple(components.shape)} and tokens {tuple(tokens.shape)} disagree on [batch, pos].")
-    nxt = tokens[:, 1:].unsqueeze(0).unsqueeze(-1).expand(components.shape[0], -1, -1, 1)
-    return components[:, :, :-1].gather(-1, nxt).squeeze(-1)
 
 
 def full_qk_circuit(model: TransformerBridge, layer: int, head: int) -> FactoredMatrix:
@@ -92,16 +58,6 @@ def full_ov_circuit(model: TransformerBridge, layer: int, head: int) -> Factored
     return model.W_E @ model.OV[layer, head] @ model.W_U
 
 
-def qk_circuit(model: TransformerBridge, layer: int, head: int) -> tuple[Float[Tensor, "d_vocab d_head"], Float[Tensor, "d_head d_vocab"]]:
-    """``full_qk_circuit`` as its two factors (query side, key side), for notebook 02 until it uses the ``FactoredMatrix``."""
-    return full_qk_circuit(model, layer, head).pair
-
-
-def ov_circuit(model: TransformerBridge, layer: int, head: int) -> tuple[Float[Tensor, "d_vocab d_head"], Float[Tensor, "d_head d_vocab"]]:
-    """``full_ov_circuit`` as its two factors, for notebook 02 until it uses the ``FactoredMatrix``."""
-    return full_ov_circuit(model, layer, head).pair
-
-
 def copying_score(matrix: FactoredMatrix | Float[Tensor, "n n"]) -> float:
     """``sum(eigenvalues) / sum(|eigenvalues|)`` of a square matrix, e.g. ``full_ov_circuit(model, 0, h)``.
 
@@ -111,7 +67,7 @@ def copying_score(matrix: FactoredMatrix | Float[Tensor, "n n"]) -> float:
     eigendecomposition.
     """
     if isinstance(matrix, FactoredMatrix):
-        eig = matrix.eigenvalues.to(torch.complex128)
+        eig = matrix.eigenvalues.detach().to(torch.complex128)
     elif matrix.dim() != 2 or matrix.shape[0] != matrix.shape[1]:
         raise ShapeError(f"copying_score needs a square matrix, got {tuple(matrix.shape)}; wrap two factors as FactoredMatrix(A, B).")
     else:
@@ -160,6 +116,27 @@ def random_composition_baseline(d_model: int, d_head: int, n_samples: int = 200,
         return torch.randn(d_model, d_head, generator=gen) @ torch.randn(d_head, d_model, generator=gen)
 
     return torch.tensor([composition_score(low_rank(), low_rank()) for _ in range(n_samples)])
+
+
+def spectrum_preserving_baseline(
+    W_A: Float[Tensor, "d_model d_model"], W_B: Float[Tensor, "d_model d_model"], n_samples: int = 200, seed: int = 0
+) -> Float[Tensor, " n_samples"]:
+    """Composition scores of ``W_A Q`` with ``W_B``, for random rotations ``Q`` of the residual stream
+    (notebook 03): a null for one pair of heads that keeps both matrices' singular values.
+
+    A Gaussian baseline (``random_composition_baseline``) has a flat spectrum, while trained
+    matrices put their norm in a few directions, which raises the score by itself. Rotating the
+    space between the two keeps each spectrum and randomises only how they line up.
+    (``Q W_A`` would change nothing: the Frobenius norm ignores a rotation of its output side.)
+    """
+    gen = torch.Generator().manual_seed(seed)
+    d = W_A.shape[-1]
+    scores = []
+    for _ in range(n_samples):
+        q, r = torch.linalg.qr(torch.randn(d, d, generator=gen))
+        q = q * torch.sign(torch.diagonal(r))  # Haar-distributed: fix the signs QR leaves free
+        scores.append(composition_score(W_A.float() @ q, W_B.float()))
+    return torch.tensor(scores)
 
 
 @torch.no_grad()

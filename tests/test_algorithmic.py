@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from helpers import algorithmic, dla, paths
+from helpers import algorithmic, paths
 from helpers.checkpoints import load_checkpoint
 from helpers.configs import ModelConfig, TrainConfig
 from helpers.errors import ConfigError, ShapeError
@@ -56,21 +56,6 @@ def test_diagonal_dominance_hand_cases():
     assert algorithmic.diagonal_dominance(torch.eye(3)[:, [1, 2, 0]]) == 0.0
     with pytest.raises(ShapeError):
         algorithmic.diagonal_dominance(torch.ones(4, 3))
-
-
-def test_head_contributions_sum_with_the_rest_to_the_logits(model, tokens):
-    logits, cache = model.run_with_cache(tokens)
-    per_head = algorithmic.head_logit_contributions(model, cache["blocks.0.attn.hook_z"])
-    assert per_head.shape == (len(tokens), 2, V + 1)
-    resid0 = cache["blocks.0.hook_resid_pre"][:, -1]
-    rest = (resid0 + model.b_O[0]) @ model.W_U + model.b_U
-    assert torch.allclose(per_head.sum(1) + rest, logits[:, -1], atol=1e-4)
-    with pytest.raises(ShapeError):
-        algorithmic.head_logit_contributions(model, cache["blocks.0.hook_attn_out"])
-    # the same numbers as the head terms of the one DLA implementation
-    att = dla.direct_logit_attribution(model, cache, pos=-1)
-    heads = [att.labels.index(f"L0H{h}") for h in range(2)]
-    assert torch.allclose(per_head, att.per_term[heads].transpose(0, 1), atol=1e-5)
 
 
 def test_tables_on_the_committed_median_model_equal_the_old_products():

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from helpers import analysis, checks, heads, plots, stats, tokens
+from helpers import checks, heads, plots, stats, tokens
 from helpers.errors import ShapeError
 
 
@@ -73,12 +73,6 @@ def test_token_strings_and_top_tokens():
     assert tokens.to_str_tokens(_Tok(), [3]) == ["c"]
     assert tokens.top_k_tokens(torch.tensor([0.0, 3.0, 1.0, 2.0]), _Tok(), k=2) == [("a", 3.0), ("c", 2.0)]
     assert tokens.top_k_tokens(torch.tensor([0.0, 3.0, 1.0, 2.0]), _Tok(), k=1, largest=False) == [("<|bos|>", 0.0)]
-
-
-def test_analysis_only_re_exports_for_the_notebooks():
-    assert analysis.to_str_tokens is tokens.to_str_tokens and analysis.top_k_tokens is tokens.top_k_tokens
-    assert analysis.rank_correlation is stats.rank_correlation
-    assert analysis.entropy is stats.entropy and analysis.kl_divergence is stats.kl_divergence
 
 
 def test_plots_build_figures_and_circuitsvis_never_probes(monkeypatch):

@@ -27,17 +27,24 @@ def test_perfect_induction_pattern_scores_one():
     assert s[0] == pytest.approx(1.0) and s[1] == pytest.approx(0.0)
 
 
-def test_logit_components_sum_to_logits():
+def components(model, tokens):
+    """Notebook 02's view: the direct path, then one logit term per head (helpers.dla)."""
+    with torch.no_grad():
+        _, cache = model.run_with_cache(tokens)
+    return dla.direct_logit_attribution(model, cache, pos=slice(None)).direct_and_heads()
+
+
+def test_direct_path_and_head_terms_sum_to_logits():
     model = tiny()
     tokens = torch.randint(0, 23, (3, 10), generator=torch.Generator().manual_seed(0))
-    comps = circuits.logit_components(model, tokens)
+    comps = components(model, tokens)
     assert comps.shape == (1 + 2 * 2, 3, 10, 23)
     with torch.no_grad():
         assert torch.allclose(comps.sum(0), model(tokens), atol=1e-4)
 
 
 def _old_logit_components(model, tokens):
-    """The decomposition as circuits.logit_components computed it before it used helpers.dla."""
+    """The decomposition as notebook 02 computed it before it used helpers.dla."""
     _, cache = model.run_with_cache(tokens)
     direct = cache["hook_embed"] + cache["hook_pos_embed"] + model.b_O.sum(0)
     parts = [direct @ model.W_U + model.b_U]
@@ -47,26 +54,17 @@ def _old_logit_components(model, tokens):
 
 
 @pytest.mark.parametrize("name", ["attn1l", "attn2l"])
-def test_logit_components_on_the_committed_checkpoints_match_the_old_formula(name):
+def test_direct_and_heads_on_the_committed_checkpoints_match_the_old_formula(name):
     model, _ = lm_checkpoint(name)
     tokens = torch.randint(1, model.cfg.d_vocab, (2, 64), generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
-        comps, old = circuits.logit_components(model, tokens), _old_logit_components(model, tokens)
+        comps, old = components(model, tokens), _old_logit_components(model, tokens)
         assert torch.allclose(comps, old, atol=1e-4)
         _, cache = model.run_with_cache(tokens)
-    # the true-next-token view: gathering from the components, or asking dla for those tokens
+    # the true-next-token view: asking dla for those tokens, or gathering them from every logit
     via_dla = dla.direct_logit_attribution(model, cache, tokens[:, 1:], pos=slice(None, -1)).direct_and_heads()
-    assert torch.allclose(circuits.direct_logit_attribution(comps, tokens), via_dla, atol=1e-4)
-
-
-def test_direct_logit_attribution_gathers_next_token():
-    comps = torch.arange(2 * 1 * 3 * 4, dtype=torch.float).view(2, 1, 3, 4)
-    tokens = torch.tensor([[0, 3, 1]])
-    dla = circuits.direct_logit_attribution(comps, tokens)
-    assert dla.shape == (2, 1, 2)
-    assert dla[0, 0].tolist() == [3.0, 5.0] and dla[1, 0].tolist() == [15.0, 17.0]
-    with pytest.raises(ShapeError):
-        circuits.direct_logit_attribution(comps, torch.tensor([[0, 1]]))
+    nxt = tokens[:, 1:].unsqueeze(0).unsqueeze(-1).expand(comps.shape[0], -1, -1, 1)
+    assert torch.allclose(comps[:, :, :-1].gather(-1, nxt).squeeze(-1), via_dla, atol=1e-4)
 
 
 def test_copying_score_known_matrices():
@@ -81,15 +79,13 @@ def test_copying_score_known_matrices():
         circuits.copying_score(torch.ones(2, 3))
 
 
-def test_qk_ov_factors_match_full_products():
+def test_token_circuits_are_factored_full_products():
     model = tiny(n_layers=1)
-    q, k = circuits.qk_circuit(model, 0, 1)
-    assert torch.allclose(q @ k, model.W_E @ model.W_Q[0, 1] @ model.W_K[0, 1].T @ model.W_E.T, atol=1e-5)
-    a, b = circuits.ov_circuit(model, 0, 0)
-    assert torch.allclose(a @ b, model.W_E @ model.W_V[0, 0] @ model.W_O[0, 0] @ model.W_U, atol=1e-5)
+    qk = circuits.full_qk_circuit(model, 0, 1)
+    assert torch.allclose(qk.AB, model.W_E @ model.W_Q[0, 1] @ model.W_K[0, 1].T @ model.W_E.T, atol=1e-5)
     ov = circuits.full_ov_circuit(model, 0, 0)
-    assert isinstance(ov, FactoredMatrix) and ov.shape == (23, 23)
-    assert torch.allclose(ov.AB, a @ b, atol=1e-6) and torch.allclose(circuits.full_qk_circuit(model, 0, 1).AB, q @ k, atol=1e-6)
+    assert isinstance(ov, FactoredMatrix) and ov.shape == (23, 23) and ov.A.shape == (23, 8)
+    assert torch.allclose(ov.AB, model.W_E @ model.W_V[0, 0] @ model.W_O[0, 0] @ model.W_U, atol=1e-5)
 
 
 def test_factored_copying_scores_equal_the_old_factor_computation_on_attn1l():
@@ -101,7 +97,6 @@ def test_factored_copying_scores_equal_the_old_factor_computation_on_attn1l():
             eig = torch.linalg.eigvals((b @ a).double())
             old = float(eig.sum().real / eig.abs().sum())
             assert circuits.copying_score(circuits.full_ov_circuit(model, 0, head)) == pytest.approx(old, abs=1e-5)
-            assert torch.equal(circuits.ov_circuit(model, 0, head)[0], a)  # notebook 02's factors are unchanged
 
 
 def test_weighted_value_norms_hand_built():
@@ -139,7 +134,7 @@ def test_ablation_and_patching():
     model = tiny(n_layers=1)
     gen = torch.Generator().manual_seed(1)
     a, b = torch.randint(0, 23, (2, 9), generator=gen), torch.randint(0, 23, (2, 9), generator=gen)
-    comps_a, comps_b = circuits.logit_components(model, a), circuits.logit_components(model, b)
+    comps_a, comps_b = components(model, a), components(model, b)
     # ablating every head of a 1-layer model leaves the direct path
     assert torch.allclose(circuits.ablate_heads(model, a, [(0, 0), (0, 1)]), comps_a[0], atol=1e-4)
     assert torch.allclose(circuits.ablate_heads(model, a, [(0, 1)]), comps_a[0] + comps_a[1], atol=1e-4)
