@@ -12,12 +12,16 @@ Tokenizers: a character-level one, and a byte-level BPE trained here on the corp
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
+import os
 import random
+import socket
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import Iterator, Protocol, Sequence
 
 import torch
 from jaxtyping import Int
@@ -95,6 +99,41 @@ def load_text_files(paths: Sequence[str | Path], val_frac: float = 0.1, seed: in
     return Corpus(name, train, val)
 
 
+HUB_HOST = ("huggingface.co", 443)
+
+
+def network_problem(host: tuple[str, int] = HUB_HOST, timeout: float = 2.0) -> str | None:
+    """Why the hub cannot be reached (a short socket connect, seconds at most), or None if it can."""
+    try:
+        socket.create_connection(host, timeout=timeout).close()
+        return None
+    except OSError as e:
+        return str(e) or type(e).__name__
+
+
+@contextlib.contextmanager
+def hub_access() -> Iterator[None]:
+    """Call the hub through ``datasets`` without minutes of retries when there is no network.
+
+    With ``HF_HUB_OFFLINE`` / ``HF_DATASETS_OFFLINE`` set, the libraries already use only their
+    cache. Otherwise, if a short connect to the hub fails, offline mode is switched on for the
+    duration of the call (the libraries read these flags at call time): cached data still loads,
+    and anything else fails at once instead of after ~20 s of retries.
+    """
+    if any(os.environ.get(v, "") not in ("", "0") for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")) or network_problem() is None:
+        yield
+        return
+    import datasets.config
+    import huggingface_hub.constants
+
+    saved = datasets.config.HF_HUB_OFFLINE, huggingface_hub.constants.HF_HUB_OFFLINE
+    datasets.config.HF_HUB_OFFLINE = huggingface_hub.constants.HF_HUB_OFFLINE = True
+    try:
+        yield
+    finally:
+        datasets.config.HF_HUB_OFFLINE, huggingface_hub.constants.HF_HUB_OFFLINE = saved
+
+
 def load_hub_corpus(name: str, max_docs: int | None = 20_000, seed: int = 0) -> Corpus:
     """A hub corpus (``wikitext-2`` or ``tinystories``) through ``datasets``: needs the network once."""
     if name not in HUB_CORPORA:
@@ -103,7 +142,8 @@ def load_hub_corpus(name: str, max_docs: int | None = 20_000, seed: int = 0) -> 
     from datasets import load_dataset
 
     try:
-        splits = load_dataset(path, config)
+        with hub_access():
+            splits = load_dataset(path, config)
     except Exception as e:  # offline, or the hub is unreachable
         raise MissingDataError(
             f"Could not load {name!r} from the Hugging Face hub ({type(e).__name__}). It needs the "
@@ -201,7 +241,14 @@ class BPETokenizer:
 
         if not Path(path).exists():
             raise MissingDataError(f"No tokenizer at {path}; make it with `python -m helpers.data`.")
-        return cls(HFTokenizer.from_file(str(path)))
+        try:
+            tok = HFTokenizer.from_file(str(path))
+        except Exception as e:  # the tokenizers library raises a bare Exception on a bad file
+            raise MissingDataError(
+                f"The tokenizer file {path} is corrupted ({str(e)[:120]}). Fix: delete it and re-create it with "
+                "`python -m helpers.data` (or `git checkout` it: the course's tokenizers are committed)."
+            ) from e
+        return cls(tok)
 
 
 def train_bpe(texts: Sequence[str], vocab_size: int, seed: int = 0) -> BPETokenizer:
@@ -285,21 +332,40 @@ def token_dataset(
     tok = get_tokenizer("bpe", vocab_size, corpus)
     key = f"{corpus}-bpe{vocab_size}-ctx{n_ctx}-seed{seed}"
     cache = cache_dir() / f"{key}.safetensors"
-    if cache.exists():
-        from safetensors.torch import load_file
-
-        t = load_file(str(cache))
-        train, val = t["train"], t["val"]
+    cached = _read_token_cache(cache, n_ctx)
+    if cached is not None:
+        train, val = cached
     else:
         c = load_corpus(corpus, seed=seed)
         train = tokenize_corpus(c.train, tok, n_ctx, seed=seed)
         val = tokenize_corpus(c.val, tok, n_ctx, seed=seed)
         from safetensors.torch import save_file
 
-        save_file({"train": train, "val": val}, str(cache))
+        from helpers.checkpoints import write_atomic
+
+        write_atomic(cache, lambda p: save_file({"train": train, "val": val}, str(p)))  # never a half-written cache
     train = train[:max_train_rows] if max_train_rows else train
     val = val[:max_val_rows] if max_val_rows else val
     return train, val, tok
+
+
+def _read_token_cache(path: Path, n_ctx: int) -> tuple[Tensor, Tensor] | None:
+    """The cached token rows, or None if there are none. A corrupted cache is only a cache: it is
+    re-made (with a warning naming it), never loaded as garbage."""
+    if not path.exists():
+        return None
+    from safetensors.torch import load_file
+
+    try:
+        t = load_file(str(path))
+        train, val = t["train"], t["val"]
+        if train.dim() != 2 or val.dim() != 2 or train.shape[1] != n_ctx or val.shape[1] != n_ctx:
+            raise ValueError(f"rows of {train.shape[1:]} / {val.shape[1:]} tokens, expected {n_ctx}")
+        return train, val
+    except Exception as e:  # SafetensorError, a missing key, wrong shapes
+        warnings.warn(f"The token cache {path} is corrupted ({str(e)[:100]}); re-making it.", stacklevel=3)
+        path.unlink(missing_ok=True)
+        return None
 
 
 def tokenizer_summary(tok: Tokenizer, texts: Sequence[str]) -> dict[str, float]:
@@ -309,19 +375,32 @@ def tokenizer_summary(tok: Tokenizer, texts: Sequence[str]) -> dict[str, float]:
     return {"vocab_size": tok.vocab_size, "tokens_per_1k_chars": 1000 * n_tokens / max(n_chars, 1)}
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     """``python -m helpers.data``: train and save the course's BPE tokenizers under data/."""
-    import argparse
+    from helpers.errors import run_cli
 
-    ap = argparse.ArgumentParser(description=main.__doc__)
+    return run_cli(_main, argv)
+
+
+def _main(argv: list[str]) -> int:
+    from helpers.errors import ArgumentParser
+
+    ap = ArgumentParser(prog="python -m helpers.data", description=main.__doc__)
     ap.add_argument("--vocab-size", type=int, nargs="+", default=[2048, 4096])
-    args = ap.parse_args()
+    ap.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    args = ap.parse_args(argv)
+    for v in args.vocab_size:  # all of them, before the corpus is read
+        if v < 300:
+            raise ConfigError(f"--vocab-size must be at least 300 for byte-level BPE (256 bytes + merges), got {v}. Fix: e.g. --vocab-size 2048.")
     corpus = load_corpus("shakespeare")
     for v in args.vocab_size:
         tok = train_bpe(corpus.train, v)
         tok.save(tokenizer_path(v))
         print(f"saved {tokenizer_path(v)}: {json.dumps(tokenizer_summary(tok, corpus.val))}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    sys.exit(main())

@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from helpers.errors import ConfigError
+
 EXERCISE_LINE = re.compile(r"^✔ [\w.]+: correct on \d+ test case")
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
 
@@ -168,6 +170,8 @@ def _draw_marks(ax: Any, layout: dict[str, Any]) -> None:
 
 def build_report(root: str | Path, max_figures: int = 4) -> str:
     """Markdown for ``Documentation/Report.md``; figures are written under Documentation/figures/."""
+    if max_figures < 0:
+        raise ConfigError(f"max_figures must be 0 or more, got {max_figures}. Fix: e.g. --max-figures 4 (0: no figures).")
     root = Path(root)
     try:
         import matplotlib  # noqa: F401
@@ -209,20 +213,34 @@ def build_report(root: str | Path, max_figures: int = 4) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     """``python -m helpers.report``: regenerate Documentation/Report.md from the notebooks."""
-    import argparse
+    from helpers.errors import run_cli
 
-    ap = argparse.ArgumentParser(description=main.__doc__)
+    return run_cli(_main, argv)
+
+
+def _main(argv: list[str]) -> int:
+    from helpers.errors import ArgumentParser, MissingDataError, with_flags
+
+    ap = ArgumentParser(prog="python -m helpers.report", description=main.__doc__)
     ap.add_argument("--root", default=str(Path(__file__).resolve().parent.parent))
-    ap.add_argument("--max-figures", type=int, default=4, help="figures per notebook")
-    args = ap.parse_args()
+    ap.add_argument("--max-figures", type=int, default=4, help="figures per notebook (0: none)")
+    ap.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    args = ap.parse_args(argv)
     root = Path(args.root)
+    if args.max_figures < 0:  # a negative count once deleted every committed figure and drew none
+        raise ConfigError(with_flags(f"max_figures must be 0 or more, got {args.max_figures}. Fix: e.g. --max-figures 4 (0: no figures).", {"max_figures": "--max-figures"}))
+    if not list((root / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        raise MissingDataError(f"--root {root} has no notebooks/NN_*.ipynb. Fix: give the course's root folder as --root.")
     out = root / "Documentation" / "Report.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(build_report(root, args.max_figures), encoding="utf-8")
     print(f"wrote {out}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    sys.exit(main())

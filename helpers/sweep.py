@@ -111,24 +111,35 @@ def load(path: str | Path) -> tuple[SweepConfig, list[dict]]:
     return cfg, d["rows"]
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     """``python -m helpers.sweep``: run the notebook-05 sweep on Rotten Tomatoes, save JSON."""
-    import argparse
+    from helpers.errors import run_cli
 
-    from helpers.paths import data_dir
+    return run_cli(_main, argv)
+
+
+def _main(argv: list[str]) -> int:
+    from helpers.errors import ArgumentParser
+    from helpers.paths import data_dir, writable_dir, writable_file
     from helpers.sentiment import encode_reviews, load_reviews
 
-    ap = argparse.ArgumentParser(description=main.__doc__)
+    ap = ArgumentParser(prog="python -m helpers.sweep", description=main.__doc__)
     ap.add_argument("--out", default=str(data_dir() / "sweeps" / "05_sentiment_sweep.json"))
     ap.add_argument("--wandb", action="store_true", help="also log each run to Weights & Biases")
     ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args()
+    ap.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    args = ap.parse_args(argv)
+    writable_dir(Path(args.out).parent, "--out")
+    writable_file(args.out, "--out")  # now, not after minutes of training
     cfg = SweepConfig(seed=args.seed)
     enc = encode_reviews(load_reviews(seed=args.seed), cfg.tokenizer, quantile=0.8)
     rows = run_sweep(cfg, enc, use_wandb=args.wandb)
     save(rows, cfg, args.out)
     print(results_table(rows))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    sys.exit(main())

@@ -51,3 +51,68 @@ def test_describe_lists_cards_with_their_command(tiny_cfg, tmp_path):
     table = describe(tmp_path)
     assert "| `m` | 2L d_model=32 heads=4 attn-only | loss=1.25 | `python -m helpers.train lm --name m` |" in table
     assert "other" not in table
+
+
+def test_a_dotted_name_is_its_own_checkpoint(tiny_cfg, tmp_path):
+    """``with_suffix`` once cut ``wd0.1`` to ``wd0``: wd0.1 and wd0.3 overwrote each other."""
+    save_checkpoint(build_model(tiny_cfg), tmp_path / "wd0.1", metrics={"wd": 0.1})
+    save_checkpoint(build_model(tiny_cfg), tmp_path / "wd0.3", metrics={"wd": 0.3})
+    assert load_checkpoint(tmp_path / "wd0.1")[1]["metrics"] == {"wd": 0.1}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["wd0.1.json", "wd0.1.safetensors", "wd0.3.json", "wd0.3.safetensors"]
+
+
+def test_names_with_paths_are_rejected():
+    from helpers.checkpoints import checkpoint_name
+    from helpers.errors import ConfigError
+
+    assert checkpoint_name("attn1l.v2") == "attn1l.v2"
+    for bad in ("", "..", "a/b", "..\\x", "x.json", "-x"):
+        with pytest.raises(ConfigError, match="--name"):
+            checkpoint_name(bad)
+
+
+def test_weights_from_another_save_are_detected_by_the_card_digest(tiny_cfg, tmp_path):
+    save_checkpoint(build_model(tiny_cfg), tmp_path / "a")
+    save_checkpoint(build_model(tiny_cfg.replace(seed=1)), tmp_path / "b")  # same shapes, other weights
+    (tmp_path / "a.safetensors").write_bytes((tmp_path / "b.safetensors").read_bytes())
+    with pytest.raises(CheckpointError, match="not the ones its card"):
+        load_checkpoint(tmp_path / "a")
+
+
+def test_truncated_files_name_their_path_and_the_remake_command(tiny_cfg, tmp_path):
+    save_checkpoint(build_model(tiny_cfg), tmp_path / "m", notes="made by: python -m helpers.train lm --name m")
+    weights = (tmp_path / "m.safetensors").read_bytes()
+    card = json.loads((tmp_path / "m.json").read_text())
+    del card["weights"]  # as an old card: only safetensors itself can notice the truncation
+    (tmp_path / "m.json").write_text(json.dumps(card))
+    (tmp_path / "m.safetensors").write_bytes(weights[: len(weights) // 2])
+    with pytest.raises(CheckpointError, match=r"m\.safetensors.*python -m helpers.train lm --name m"):
+        load_checkpoint(tmp_path / "m")
+    (tmp_path / "m.json").write_text('{"format": "mechinterp')
+    with pytest.raises(CheckpointError, match=r"m\.json is not valid JSON"):
+        load_checkpoint(tmp_path / "m")
+
+
+def test_an_interrupted_save_never_leaves_new_weights_under_an_old_card(tiny_cfg, tmp_path, monkeypatch):
+    import helpers.checkpoints as ck
+
+    save_checkpoint(build_model(tiny_cfg), tmp_path / "m")
+    old = (tmp_path / "m.safetensors").read_bytes()
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ck, "write_atomic", crash)  # dies after the weights, before the card
+    with pytest.raises(KeyboardInterrupt):
+        save_checkpoint(build_model(tiny_cfg.replace(seed=1)), tmp_path / "m")
+    assert (tmp_path / "m.safetensors").read_bytes() != old
+    with pytest.raises(MissingDataError, match="No checkpoint card"):  # an error, not a silent mix
+        load_checkpoint(tmp_path / "m")
+    assert not list(tmp_path.glob(".*tmp"))
+
+
+def test_committed_cards_still_load():
+    from helpers.paths import data_dir
+
+    _, card = load_checkpoint(data_dir() / "checkpoints" / "attn1l")
+    assert card["model_config"]["n_layers"] == 1

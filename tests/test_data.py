@@ -89,3 +89,49 @@ def test_modular_arithmetic_labels_and_split():
     for bad in ({"p": 0}, {"p": 1}, {"op": "mul"}, {"train_frac": 1.0}):
         with pytest.raises(ConfigError):
             tasks.modular_arithmetic(**bad)
+
+
+def test_review_labels_are_validated_not_truncated(tmp_path):
+    from helpers import sentiment
+    from helpers.errors import ConfigError
+
+    scores = tmp_path / "scores.csv"
+    scores.write_text("text,label\ngood film,0.9\nbad film,0.1\n")
+    with pytest.raises(ConfigError, match=r"found 2 other value\(s\): 0\.1, 0\.9"):
+        sentiment.load_reviews(str(scores))
+    named = tmp_path / "named.csv"
+    named.write_text("text,label\ngood film,pos\nbad film,neg\nfine,positive\nawful,negative\n")
+    r = sentiment.load_reviews(str(named), val_frac=0.25)
+    assert sorted(r.train_labels + r.val_labels) == [0, 0, 1, 1]
+
+
+def test_an_empty_csv_is_not_blamed_on_the_network(tmp_path):
+    from helpers import sentiment
+    from helpers.errors import ConfigError
+
+    for text in ("", "text,label\n"):
+        (tmp_path / "e.csv").write_text(text)
+        with pytest.raises(ConfigError) as e:
+            sentiment.load_reviews(str(tmp_path / "e.csv"))
+        assert "e.csv" in str(e.value) and "network" not in str(e.value)
+
+
+def test_a_corrupted_tokenizer_file_names_its_path_and_the_fix(tmp_path):
+    from helpers.data import BPETokenizer
+    from helpers.errors import MissingDataError
+
+    (tmp_path / "tok.json").write_text('{"version": "1.0", "model": {')
+    with pytest.raises(MissingDataError, match=r"tok\.json is corrupted.*python -m helpers\.data"):
+        BPETokenizer.load(tmp_path / "tok.json")
+
+
+def test_a_corrupted_token_cache_is_remade(tmp_path, monkeypatch):
+    from helpers import data
+
+    monkeypatch.setenv("COURSE_CACHE", str(tmp_path))
+    train, val, _ = data.token_dataset(n_ctx=64, max_val_rows=8)
+    cache = next(tmp_path.glob("*.safetensors"))
+    cache.write_bytes(cache.read_bytes()[:100])
+    with pytest.warns(UserWarning, match="corrupted"):
+        train2, val2, _ = data.token_dataset(n_ctx=64, max_val_rows=8)
+    assert torch.equal(train, train2) and torch.equal(val, val2)

@@ -66,8 +66,13 @@ def parse(src: str) -> list[tuple[str, str]]:
     return out
 
 
-def build(src_path: Path) -> Path:
-    out = src_path.parent.parent / (src_path.stem + ".ipynb")
+def build(src_path: Path, notebooks_dir: Path | None = None) -> Path:
+    """Write the notebook of ``src_path`` into the course's ``notebooks/`` folder (wherever the source is).
+
+    Not the source's grandparent folder: for a source outside ``notebooks/src/`` that would be an
+    arbitrary folder (e.g. ``/tmp/x.py`` wrote ``/x.ipynb``)."""
+    folder = notebooks_dir if notebooks_dir is not None else Path(__file__).resolve().parent.parent / "notebooks"
+    out = folder / (src_path.stem + ".ipynb")
     nbformat.write(build_notebook(src_path), out)
     return out
 
