@@ -4,9 +4,10 @@
 
 It reads every notebook's *stored* outputs (nothing is re-run): its title, the headline claims
 that ``helpers.checks.claim`` printed (lines starting with "✔", exercise checks left out),
-and its plotly figures, which it redraws as PNG images with matplotlib under
-``Documentation/figures/`` (plotly's own image export needs a browser). A notebook added later
-appears automatically: the report discovers ``notebooks/NN_*.ipynb``.
+and its plotly figures: the PNG each figure stores (``tools/nb.py run`` makes them, the same
+pictures GitHub and nbconvert show), copied to ``Documentation/figures/``; a figure stored
+without one is redrawn with matplotlib. A notebook added later appears automatically: the
+report discovers ``notebooks/NN_*.ipynb``.
 """
 
 from __future__ import annotations
@@ -28,12 +29,14 @@ PLOTLY_MIME = "application/vnd.plotly.v1+json"
 
 @dataclass
 class NotebookResults:
-    """What one executed notebook shows: title, claim lines, plotly figures (as dicts)."""
+    """What one executed notebook shows: title, claim lines, plotly figures (as dicts) and the
+    PNG stored with each figure (base64, or None), in the same order."""
 
     path: Path
     title: str
     claims: list[str] = field(default_factory=list)
     figures: list[dict[str, Any]] = field(default_factory=list)
+    images: list[str | None] = field(default_factory=list)
 
 
 def _text(x: str | list[str]) -> str:
@@ -60,6 +63,8 @@ def read_notebook(path: str | Path) -> NotebookResults:
             fig = out.get("data", {}).get(PLOTLY_MIME)
             if fig is not None:
                 res.figures.append(fig)
+                png = out["data"].get("image/png")
+                res.images.append(_text(png) if png else None)
     return res
 
 
@@ -188,7 +193,7 @@ def build_report(root: str | Path, max_figures: int = 4) -> str:
         "",
         "    python -m helpers.report",
         "",
-        "Figures are redrawn from the plotly JSON with matplotlib; the notebooks hold the interactive ones.",
+        "Figures are the PNGs stored with the notebooks' figures; the notebooks hold the interactive ones.",
         "",
         "| notebook | claims |",
         "|---|---|",
@@ -202,13 +207,19 @@ def build_report(root: str | Path, max_figures: int = 4) -> str:
         lines += [f"- ✔ {c}" for c in r.claims] or ["- (no claims in the stored outputs)"]
         drawn = 0
         for k, fig in enumerate(r.figures):
-            if drawn >= max_figures or not can_draw:
+            if drawn >= max_figures:
                 break
             name = f"{r.path.stem}_{k}.png"
-            if render_figure(fig, root / "Documentation" / "figures" / name):
-                lines += ["", f"![{_title(fig) or name}](figures/{name})"]
-                drawn += 1
-        if r.figures and not can_draw:
+            path = root / "Documentation" / "figures" / name
+            png = r.images[k] if k < len(r.images) else None
+            if png:  # the picture the notebook stores (tools/nb.py run): no second drawing
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(base64.b64decode(png))
+            elif not can_draw or not render_figure(fig, path):
+                continue
+            lines += ["", f"![{_title(fig) or name}](figures/{name})"]
+            drawn += 1
+        if r.figures and not can_draw and not all(r.images):
             lines += ["", "(figures skipped: matplotlib is not installed)"]
     return "\n".join(lines) + "\n"
 

@@ -61,3 +61,19 @@ def test_render_figure_draws_bands_and_lines_on_log_axes(tmp_path):
     plots.band(fig, 1, 10, "phase", "orange")
     assert report.render_figure(fig.to_plotly_json(), tmp_path / "f.png")
     assert (tmp_path / "f.png").stat().st_size > 0
+
+
+def test_build_report_reuses_the_png_a_figure_stores(tmp_path, monkeypatch):
+    png = base64.b64encode(b"\x89PNG\r\n\x1a\nstored by tools/nb.py run").decode()
+    nb = nbformat.v4.new_notebook()
+    nb.cells.append(nbformat.v4.new_markdown_cell("# 03 — stored images"))
+    code = nbformat.v4.new_code_cell("fig")
+    fig = go.Figure(go.Scatter(y=[1, 2])).update_layout(title="with a png").to_plotly_json()
+    code.outputs = [nbformat.v4.new_output("display_data", data={report.PLOTLY_MIME: fig, "image/png": png})]
+    nb.cells.append(code)
+    (tmp_path / "notebooks").mkdir()
+    nbformat.write(nb, tmp_path / "notebooks" / "03_stored.ipynb")
+    monkeypatch.setattr(report, "render_figure", lambda *a: pytest.fail("a stored PNG must not be redrawn"))
+    md = report.build_report(tmp_path)
+    assert "![with a png](figures/03_stored_0.png)" in md
+    assert (tmp_path / "Documentation" / "figures" / "03_stored_0.png").read_bytes() == base64.b64decode(png)
