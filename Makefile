@@ -5,7 +5,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 
-.PHONY: setup course test unit notebooks benchmark
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: setup course test unit browser notebooks benchmark chromium
 
 setup: $(VENV)/.installed
 
@@ -17,15 +20,23 @@ $(VENV)/.installed: requirements.txt requirements-data.txt pyproject.toml
 	$(PY) -m pip install -q --no-deps -e .
 	touch $@
 
+# Debian's Chromium: the browser test (tests/browser) drives it, and `tools/nb.py run` exports
+# figures as PNGs with it (kaleido). Skipped when it is there; never `playwright install`.
+chromium:
+	@test -x $(CHROMIUM) || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium fonts-dejavu-core; }
+
 course: setup
 	$(VENV)/bin/jupyter lab notebooks/
 
-test: setup
+test: setup chromium
 	$(OFFLINE) $(PY) -m pytest tests notebooks --nbval-lax --nbval-current-env \
 		--nbval-sanitize-with tests/sanitize.cfg --nbval-cell-timeout=900 --nbval-kernel-startup-timeout=300 -q -p no:cacheprovider
 
 unit: setup
-	$(OFFLINE) $(PY) -m pytest tests -q -p no:cacheprovider
+	$(OFFLINE) $(PY) -m pytest tests -q -p no:cacheprovider -m "not browser"
+
+browser: setup chromium
+	$(OFFLINE) $(PY) -m pytest tests/browser -q -p no:cacheprovider
 
 benchmark: setup
 	$(OFFLINE) $(PY) benchmarks/notebook_times.py
