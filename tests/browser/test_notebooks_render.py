@@ -12,6 +12,8 @@ so anything fetched from the network fails. It fails when
 - a widget shows an error;
 - a reference solution (a cell tagged ``solution``) is visible;
 - the page asks the network for anything (but the Colab badge's image, which is only a link).
+``test_attention_view_runs_offline`` runs a two-cell notebook in the live kernel: circuitsvis's
+interactive views must draw with no network (their JavaScript comes from the installed package).
 ``test_figures_carry_images`` (no browser) checks that every stored plotly figure also carries a
 PNG, so GitHub, nbviewer and nbconvert show it: ``python tools/nb.py run`` stores them.
 """
@@ -106,6 +108,22 @@ def _stored(path: Path) -> dict:
     }
 
 
+LIVE = "_live_attention_view.ipynb"
+
+
+def _write_live_notebook(path: Path) -> None:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    nb.cells = [
+        nbformat.v4.new_code_cell("import torch\nfrom helpers import plots\n"
+                                  "pattern = torch.tensor([[1.0, 0, 0], [0.5, 0.5, 0], [0.2, 0.3, 0.5]]).expand(2, 3, 3)\n"
+                                  "plots.attention_heads(pattern, ['<bos>', ' cat', '\\n'])"),  # fmt: skip
+        nbformat.v4.new_code_cell("plots.colored_tokens(['a', ' b', 'c'], [0.5, -1.0, 2.0])"),
+    ]
+    nbformat.write(nb, path)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -135,6 +153,7 @@ def lab(tmp_path_factory):
     served.mkdir()
     for nb in NOTEBOOKS:
         shutil.copy(nb, served / nb.name)
+    _write_live_notebook(served / LIVE)
     settings = {
         "notebook-extension/tracker": {"windowingMode": "none"},  # attach every cell
         "apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
@@ -242,6 +261,35 @@ def test_notebook_renders_offline(path, lab, browser):
         problems.append(f"reference solutions visible in cells {seen['solutions_visible']}")
     problems += [f"network request: {u}" for u in sorted(set(external) - {BADGE})]
     assert not problems, f"{path.name}: " + "; ".join(problems)
+
+
+LIVE_JS = """() => Array.from(document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .course-circuitsvis'))
+  .map(v => ({drawn: v.firstElementChild.childElementCount, text: v.firstElementChild.innerText.slice(0, 80),
+              static_shown: getComputedStyle(v.children[1]).display !== 'none'}))"""
+
+
+def test_attention_view_runs_offline(lab, browser):
+    """Run cells that make circuitsvis views: they draw in the page, offline, and hide the picture."""
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = ctx.new_page()
+    external = []
+    page.on("request", lambda r: urllib.parse.urlsplit(r.url).hostname not in ("127.0.0.1", None)
+            and r.url.split(":")[0] in ("http", "https", "ws", "wss") and external.append(r.url[:160]))  # fmt: skip
+    try:
+        page.goto(f"{lab}/lab/tree/{LIVE}?reset", timeout=120_000)
+        page.wait_for_function("() => window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel?.status === 'idle'",
+                               timeout=180_000)  # fmt: skip
+        page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        page.wait_for_function(f"() => ({LIVE_JS})().length === 2 && ({LIVE_JS})().every(v => v.drawn > 0 && !v.static_shown)",
+                               timeout=180_000)  # fmt: skip
+        views = page.evaluate(LIVE_JS)
+        page.evaluate("() => window.jupyterapp?.shell.currentWidget?.sessionContext?.shutdown()")
+        page.wait_for_timeout(300)
+    finally:
+        ctx.close()
+    assert "Head Selector" in views[0]["text"], views  # circuitsvis's AttentionHeads drew itself
+    assert "b" in views[1]["text"], views  # ColoredTokens shows the tokens
+    assert not external, f"the live views asked the network for {external}"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
