@@ -31,7 +31,8 @@
 # %%
 import torch
 
-from helpers import analysis, checkpoints, checks, data, models, plots, training
+from helpers import checkpoints, checks, data, models, plots, training
+from helpers.tokens import to_str_tokens
 from helpers.configs import ModelConfig, TrainConfig
 from helpers.errors import ConfigError
 
@@ -68,7 +69,7 @@ print("OV", model.OV.shape, "rank", model.OV.rdim)
 # %%
 text = "ROMEO.\nBut soft, what light through yonder window breaks?"
 tokens = torch.tensor([[0] + tokenizer.encode(text)])
-str_tokens = analysis.to_str_tokens(tokenizer, tokens[0])
+str_tokens = to_str_tokens(tokenizer, tokens[0])
 print(len(str_tokens), "tokens:", str_tokens)
 
 logits, cache = model.run_with_cache(tokens)
@@ -88,21 +89,12 @@ def attention_pattern(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
     """Causal attention pattern from queries and keys of shape [batch, pos, n_heads, d_head]."""
     return None  # YOUR CODE HERE
 
-# %% [solution]
-def attention_pattern_solution(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
-    scores = torch.einsum("bqhd,bkhd->bhqk", q, k) / q.shape[-1] ** 0.5
-    n = q.shape[1]
-    future = torch.triu(torch.ones(n, n, dtype=torch.bool), diagonal=1)
-    return scores.masked_fill(future, float("-inf")).softmax(dim=-1)
-
 # %%
 q, k = cache["blocks.0.attn.hook_q"], cache["blocks.0.attn.hook_k"]
 attention_pattern = checks.check_exercise(
     "attention_pattern",
     attention_pattern,
-    attention_pattern_solution,
-    inputs=[(q, k)],
-    hint="divide by sqrt(d_head), mask keys after the query with -inf *before* the softmax, and softmax over keys (the last axis).",
+    inputs=[(q, k)]
 )
 checks.claim(
     "our pattern equals the model's own blocks.0.attn.hook_pattern",
@@ -179,17 +171,10 @@ def ablate_head(z: torch.Tensor, head: int) -> torch.Tensor:
     """z: [batch, pos, n_heads, d_head] -> the same with head `head` zeroed."""
     return None  # YOUR CODE HERE
 
-# %% [solution]
-def ablate_head_solution(z: torch.Tensor, head: int) -> torch.Tensor:
-    z = z.clone()
-    z[:, :, head] = 0.0
-    return z
-
 # %%
 z = cache["blocks.0.attn.hook_z"]
 ablate_head = checks.check_exercise(
-    "ablate_head", ablate_head, ablate_head_solution, inputs=[(z, 0), (z, 3)],
-    hint="the head axis is the third one (index 2), and clone first so the cache is not changed in place.",
+    "ablate_head", ablate_head, inputs=[(z, 0), (z, 3)]
 )
 
 val_batch = val_rows[:32]

@@ -46,16 +46,10 @@ def bigram_counts(rows: torch.Tensor, d_vocab: int) -> torch.Tensor:
     """counts[a, b] = how often b directly follows a inside a row of `rows`."""
     return None  # YOUR CODE HERE
 
-# %% [solution]
-def bigram_counts_solution(rows: torch.Tensor, d_vocab: int) -> torch.Tensor:
-    pairs = rows[:, :-1].reshape(-1) * d_vocab + rows[:, 1:].reshape(-1)  # one id per (a, b) pair
-    return torch.bincount(pairs, minlength=d_vocab * d_vocab).view(d_vocab, d_vocab).float()
-
 # %%
 bigram_counts = checks.check_exercise(
-    "bigram_counts", bigram_counts, bigram_counts_solution,
-    inputs=[(torch.tensor([[0, 1, 2, 1, 2], [0, 2, 2, 3, 3]]), 4), (train_rows[:50], d_vocab)],
-    hint="pair rows[:, :-1] with rows[:, 1:] (not across rows), and index counts as [current, next].",
+    "bigram_counts", bigram_counts,
+    inputs=[(torch.tensor([[0, 1, 2, 1, 2], [0, 2, 2, 3, 3]]), 4), (train_rows[:50], d_vocab)]
 )
 counts = bigram_counts(train_rows, d_vocab)
 count_lp = bigram.bigram_log_probs(counts, alpha=0.1)  # add-0.1 smoothing: unseen pairs get a little mass
@@ -105,17 +99,11 @@ def mean_kl(p_log: torch.Tensor, q_log: torch.Tensor, weights: torch.Tensor) -> 
     """sum_a w_a KL(p(.|a) || q(.|a)) with w = weights / weights.sum(), as a float."""
     return None  # YOUR CODE HERE
 
-# %% [solution]
-def mean_kl_solution(p_log: torch.Tensor, q_log: torch.Tensor, weights: torch.Tensor) -> float:
-    kl = (p_log.exp() * (p_log - q_log)).sum(-1)  # one KL per current token
-    return float((weights / weights.sum() * kl).sum())
-
 # %%
 model_lp = bigram.zero_layer_log_probs(trained)
 mean_kl = checks.check_exercise(
-    "mean_kl", mean_kl, mean_kl_solution,
+    "mean_kl", mean_kl,
     inputs=[(count_lp, model_lp, freq), (count_lp[:5, :5].log_softmax(-1), count_lp[5:10, :5].log_softmax(-1), torch.ones(5))],
-    hint="KL(p || q) = sum_b p(b) (log p(b) - log q(b)): exponentiate p_log for the weights, sum over the last axis, then take the weighted mean.",
 )
 kl_model = mean_kl(count_lp, model_lp, freq)
 kl_live = mean_kl(count_lp, bigram.zero_layer_log_probs(live), freq)

@@ -29,8 +29,8 @@
 # %%
 import torch
 
-from helpers import checks, circuits, data, heads, lm, models, plots, training
-from helpers.analysis import to_str_tokens
+from helpers import checks, circuits, data, dla, heads, lm, models, plots, training
+from helpers.tokens import to_str_tokens
 
 model, card = lm.lm_checkpoint("attn1l")
 zero, _ = lm.lm_checkpoint("attn0l")
@@ -67,33 +67,31 @@ def head_logits(z: torch.Tensor, W_O: torch.Tensor, W_U: torch.Tensor, head: int
     """z: [batch, pos, n_heads, d_head]; W_O: [n_heads, d_head, d_model]; W_U: [d_model, d_vocab]."""
     return None  # YOUR CODE HERE
 
-# %% [solution]
-def head_logits_solution(z: torch.Tensor, W_O: torch.Tensor, W_U: torch.Tensor, head: int) -> torch.Tensor:
-    return z[:, :, head] @ W_O[head] @ W_U
-
 # %%
 with torch.no_grad():
     z, W_O, W_U = cache["blocks.0.attn.hook_z"], model.W_O[0], model.W_U
     head_logits = checks.check_exercise(
-        "head_logits", head_logits, head_logits_solution, inputs=[(z, W_O, W_U, 0), (z, W_O, W_U, 3)],
-        hint="select the head on axis 2 of z, then multiply by that head's W_O and by W_U.",
+        "head_logits", head_logits, inputs=[(z, W_O, W_U, 0), (z, W_O, W_U, 3)]
     )
-comps = circuits.logit_components(model, val_rows[:32])  # [1 + n_heads, batch, pos, d_vocab]
 with torch.no_grad():
-    full = model(val_rows[:32])
+    full, cache32 = model.run_with_cache(val_rows[:32])
+    attribution = dla.direct_logit_attribution(model, cache32, pos=slice(None))  # every logit at every position
+comps = attribution.direct_and_heads()  # [1 + n_heads, batch, pos, d_vocab]: the direct path, then one term per head
 print("max |sum of components - logits|:", float((comps.sum(0) - full).abs().max()))
 checks.claim("the direct path plus the four head terms sum to the logits", torch.allclose(comps.sum(0), full, atol=1e-3))
 checks.claim(
     "our head_logits matches the decomposition's head-2 term",
-    torch.allclose(head_logits(cache["blocks.0.attn.hook_z"], W_O, W_U, 2), circuits.logit_components(model, text_tokens)[3], atol=1e-4),
+    torch.allclose(head_logits(cache["blocks.0.attn.hook_z"], W_O, W_U, 2), comps[3, :1, : text_tokens.shape[1]], atol=1e-4),
 )
 
 # %%
-dla = circuits.direct_logit_attribution(comps, val_rows[:32])  # [component, batch, pos - 1]
+# The same attribution, read at the true next token: position p is scored on tokens[p + 1].
+with torch.no_grad():
+    dla_next = dla.direct_logit_attribution(model, cache32, val_rows[:32, 1:], pos=slice(None, -1)).direct_and_heads()
 labels = ["direct"] + circuits.head_labels(1, cfg.n_heads)
-mean_dla = dla.mean(dim=(1, 2))
+mean_dla = dla_next.mean(dim=(1, 2))
 print({k: round(float(v), 2) for k, v in zip(labels, mean_dla)})
-plots.imshow(dla[:, 0, :39], x=[f"{i}:{t}" for i, t in enumerate(str_tokens[1:])], y=labels, title="contribution to the correct next token's logit (first text)", height=300)
+plots.imshow(dla_next[:, 0, :39], x=[f"{i}:{t}" for i, t in enumerate(str_tokens[1:])], y=labels, title="contribution to the correct next token's logit (first text)", height=300)
 
 # %% [markdown]
 # ## 3. QK and OV circuits: skip-trigrams and copying
@@ -101,8 +99,11 @@ plots.imshow(dla[:, 0, :39], x=[f"{i}:{t}" for i, t in enumerate(str_tokens[1:])
 # *Objectives: read the token-level circuits; measure copying with eigenvalues.*
 #
 # `QK = W_E W_Q W_K^T W_E^T` (`[query token, key token]`) and `OV = W_E W_V W_O W_U`
-# (`[attended token, output logit]`) are `2048 x 2048` but have rank 32: `circuits.qk_circuit` and
-# `circuits.ov_circuit` keep them as two factors and we multiply only the rows we want to see.
+# (`[attended token, output logit]`) are `2048 x 2048` but have rank 32. TransformerLens keeps
+# such products as a `FactoredMatrix`: the model has `model.QK[layer, head]` and
+# `model.OV[layer, head]`, and `circuits.full_qk_circuit` / `circuits.full_ov_circuit` multiply
+# them by the embeddings. A `FactoredMatrix` stores two factors `.A` (`2048 x 32`) and `.B`
+# (`32 x 2048`); `.AB` forms the full matrix, and we form only the rows we want to see.
 #
 # A head **copies** if attending to token `b` raises the logit of `b` itself: the OV circuit then
 # has mostly positive eigenvalues. Elhage et al. summarise it as
@@ -119,20 +120,16 @@ def copying_score(M: torch.Tensor) -> float:
     """Re(sum eigenvalues) / sum |eigenvalues| of a square matrix."""
     return None  # YOUR CODE HERE
 
-# %% [solution]
-def copying_score_solution(M: torch.Tensor) -> float:
-    eig = torch.linalg.eigvals(M.double())
-    return float(eig.sum().real / eig.abs().sum())
-
 # %%
 with torch.no_grad():
-    ov_factors = [circuits.ov_circuit(model, 0, h) for h in range(cfg.n_heads)]
-    small = [b @ a for a, b in ov_factors]  # 32 x 32, same nonzero eigenvalues
+    ovs = [circuits.full_ov_circuit(model, 0, h) for h in range(cfg.n_heads)]  # FactoredMatrix, 2048 x 2048
+    small = [ov.B @ ov.A for ov in ovs]  # 32 x 32, same nonzero eigenvalues
 copying_score = checks.check_exercise(
-    "copying_score", copying_score, copying_score_solution, inputs=[(torch.eye(3),), (small[0],), (small[1],)],
-    hint="use the real part of the sum of the eigenvalues, and the sum of their absolute values (complex modulus).",
+    "copying_score", copying_score, inputs=[(torch.eye(3),), (small[0],), (small[1],)]
 )
 scores = torch.tensor([copying_score(m) for m in small])
+# FactoredMatrix does the BA trick for you: .eigenvalues are the nonzero eigenvalues, from the small product.
+assert all(abs(circuits.copying_score(ov) - float(s_)) < 1e-4 for ov, s_ in zip(ovs, scores))
 print("OV copying scores:", {f"L0H{h}": round(float(s), 2) for h, s in enumerate(scores)})
 
 # %% [markdown]
@@ -142,9 +139,7 @@ print("OV copying scores:", {f"L0H{h}": round(float(s), 2) for h, s in enumerate
 
 # %%
 pos = torch.arange(cfg.n_ctx)
-with torch.no_grad():
-    _, c_val = model.run_with_cache(val_rows[:32])
-pat = c_val["blocks.0.attn.hook_pattern"]  # [batch, head, q, k]
+pat = cache32["blocks.0.attn.hook_pattern"]  # [batch, head, q, k]
 distance = (pat * (pos[:, None] - pos[None, :]).clamp(min=0)).sum(-1)[:, :, 20:].mean((0, 2))
 prev_score = heads.previous_token_score(pat)
 for h_ in range(cfg.n_heads):
@@ -164,10 +159,18 @@ checks.claim(
 # Elhage et al. found that *most* heads of their one-layer models copy. Ours, trained for 2,000
 # steps of 32 rows (8M tokens, several passes over Shakespeare), has split its four heads: one long-range copying head
 # (a name or a word seen earlier in the scene is likely again: `A … B → B`), and three local
-# heads that look a few tokens back and act like an extended bigram table; their OV circuits
-# do not copy, and the negative scores mean they tend to *suppress* the token they attend to
-# ("the" is rarely followed by "the"). Train longer or bigger and rerun the scores: it is a
-# good exercise to see whether more heads turn into copiers.
+# heads that look a few tokens back and act like an extended bigram table. Their OV circuits
+# do not copy, and their negative scores do *not* mean they suppress the token they attend to:
+# in each row of their OV circuits the token's own logit sits near the middle (its median rank
+# is printed below, out of 2,048; a copying head puts it near the top). Train longer or bigger
+# and rerun the scores: it is a good exercise to see whether more heads turn into copiers.
+
+# %%
+with torch.no_grad():
+    for h_ in range(cfg.n_heads):
+        full_h = ovs[h_].AB  # [source token, output logit]
+        own_rank = (full_h > full_h.diagonal()[:, None]).sum(1).float().median()  # 0 = the top of its row
+        print(f"L0H{h_}: copying score {scores[h_]:+.2f}; median rank of a token's own logit in its OV row {own_rank:.0f} of {cfg.d_vocab}")
 
 # %% [markdown]
 # **What does the copying head copy?** For each source token `B`, compare the OV row's entry for
@@ -177,9 +180,10 @@ checks.claim(
 
 # %%
 h = far  # the long-range copying head
-(ov_a, ov_b), (qk_a, qk_b) = circuits.ov_circuit(model, 0, h), circuits.qk_circuit(model, 0, h)
+qk = circuits.full_qk_circuit(model, 0, h)
+qk_a, qk_b = qk.A, qk.B  # query side [2048, 32], key side [32, 2048]
 with torch.no_grad():
-    ov_full = ov_a @ ov_b  # [source token, output logit], 2048 x 2048: small enough to form here
+    ov_full = ovs[h].AB  # [source token, output logit], 2048 x 2048: small enough to form here
     own_z = (ov_full.diagonal() - ov_full.mean(1)) / ov_full.std(1)
     top_sources = own_z.topk(10).indices.tolist()
     for b in top_sources:
@@ -201,9 +205,30 @@ checks.claim(
 # In a play, each speech opens with the speaker's name in capitals, and the same few names
 # return all through a scene. So "a name seen earlier → that name (and the other names of the
 # same play) next" is a skip-trigram `A … B → B` worth a whole head: attending to `OTHELLO`
-# promotes `OTHELLO`, `DESDEMONA`, `IAGO`. The QK side agrees: as a query, a name looks for
-# fragments of other speaker names (`KA…` of KATHARINA, `PAND…` of PANDARUS). That is in-context learning of the simplest kind,
-# and notebook 03 builds the sharper version, the induction head.
+# promotes `OTHELLO`, `DESDEMONA`, `IAGO`.
+#
+# Where is the QK side of that skip-trigram? In `name … \n → name`, the *query* is the line
+# break (the position that predicts the next speaker), not the name. (The "as a query it looks
+# for" column above reads the rows of names as queries, which is not this skip-trigram.) So read
+# the QK row of `\n`, centred over queries: which keys does a line break look for?
+
+# %%
+newline = tokenizer.encode("\n")[0]
+with torch.no_grad():
+    nl_row = (qk_a[newline] - qk_a.mean(0)) @ qk_b  # [key token]
+nl_top = [tokenizer.id_to_str(int(t)) for t in nl_row[1:].topk(5).indices + 1]  # skip BOS
+nl_caps = sum(t.strip().isupper() and len(t.strip()) >= 3 for t in nl_top)
+print(f"as a query, '\\n' looks for {nl_top}")
+checks.claim(
+    "the QK side agrees: as a query, a line break looks for speaker names (at least 3 of its top 5 keys are upper-case name pieces)",
+    nl_caps >= 3,
+    f"{nl_caps} of {nl_top}",
+)
+
+# %% [markdown]
+# Attending from a line break back to an earlier speaker's name, and copying it: that is
+# in-context learning of the simplest kind, and notebook 03 builds the sharper version, the
+# induction head.
 
 # %% [markdown]
 # ## 4. Attention weights vs what is actually moved (Kobayashi et al. 2020)
@@ -212,12 +237,12 @@ checks.claim(
 #
 # A head's output at query `i` is `sum_j alpha_ij f(x_j)` with `f(x_j) = v_j W_O`. A large weight
 # on a key whose `f(x_j)` is tiny moves almost nothing. Kobayashi et al. found that the tokens
-# that collect the most weight (separators, the first token) often carry small vectors: the
-# head "rests" there. `circuits.weighted_value_norms` computes `||alpha_ij f(x_j)||`.
+# that collect the most weight in BERT (separators, `[CLS]`) often carry small vectors: the
+# head "rests" there. `circuits.weighted_value_norms` computes `||alpha_ij f(x_j)||`; below we
+# also compute `||f(x_j)||` itself, per key position, straight from `v` and `W_O`.
 
 # %%
-rows = val_rows[:32]
-_, c = model.run_with_cache(rows)
+rows, c = val_rows[:32], cache32  # the 32 validation rows cached in section 2
 pattern = c["blocks.0.attn.hook_pattern"]  # [batch, head, q, k]
 with torch.no_grad():
     norms = circuits.weighted_value_norms(pattern, c["blocks.0.attn.hook_v"], model.W_O[0])
@@ -225,19 +250,28 @@ with torch.no_grad():
 q_from = 8  # skip the first queries, whose few keys all get large weights
 w_bos = pattern[:, :, q_from:, 0].sum() / pattern[:, :, q_from:].sum()
 n_bos = norms[:, :, q_from:, 0].sum() / norms[:, :, q_from:].sum()
-fx = norms / pattern.clamp_min(1e-9)  # ||f(x_j)|| per key
-fx_bos, fx_rest = fx[:, :, q_from:, 0].mean(), fx[:, :, q_from:, 1:].mean()
-print(f"BOS gets {100 * w_bos:.0f}% of the attention weight but {100 * n_bos:.0f}% of the norm-weighted attention")
+w_uniform = (1 / torch.arange(q_from + 1, rows.shape[1] + 1).float()).mean()  # BOS's share if every query attended uniformly
+with torch.no_grad():
+    fx = torch.einsum("bkhd,hdm->bhkm", c["blocks.0.attn.hook_v"], model.W_O[0]).norm(dim=-1)  # ||f(x_j)||: [batch, head, key]
+fx_bos, fx_rest = fx[:, :, 0].mean(), fx[:, :, 1:].mean()
+print(f"BOS gets {100 * w_bos:.2f}% of the attention weight (uniform attention would give it {100 * w_uniform:.2f}%) "
+      f"and {100 * n_bos:.2f}% of the norm-weighted attention")
 print(f"mean ||f(x)||: BOS {fx_bos:.2f}, other tokens {fx_rest:.2f}")
 sample = torch.randperm(pattern[:, :, q_from:].numel(), generator=torch.Generator().manual_seed(0))[:3000]
 plots.scatter(pattern[:, :, q_from:].flatten()[sample], norms[:, :, q_from:].flatten()[sample], title="attention weight alpha_ij vs ||alpha_ij f(x_j)|| (3000 random pairs)", xaxis="alpha_ij", yaxis="||alpha_ij f(x_j)||")
 
 # %%
 checks.claim(
-    "the first token collects attention weight but carries a small vector: its share of norm-weighted attention is under half its share of weight",
-    n_bos < 0.5 * w_bos,
-    f"weight share {w_bos:.2f}, norm share {n_bos:.2f}; ||f(BOS)|| {fx_bos:.2f} vs {fx_rest:.2f}",
+    "the first token carries a small vector: ||f(BOS)|| is under half the mean ||f(x)|| of the other tokens",
+    fx_bos < 0.5 * fx_rest,
+    f"||f(BOS)|| {fx_bos:.2f} vs {fx_rest:.2f}; BOS's weight share {w_bos:.2%} (uniform {w_uniform:.2%}), norm share {n_bos:.2%}",
 )
+
+# %% [markdown]
+# Unlike the models Kobayashi et al. studied, this one does not park attention on the first
+# token: from position 8 on, BOS gets *less* weight than uniform attention would give it. What
+# it shares with them is that BOS's value vector is small, so whatever weight it gets moves
+# little.
 
 # %% [markdown]
 # The first token is not the only place where weight and norm disagree. Per head, the key tokens
@@ -278,8 +312,11 @@ checks.claim("one attention layer beats the 0-layer model by at least 0.1 nats",
 # - Its long-range head copies (asserted: OV copying score > 0.6): attending to a token raises
 #   that token's logit, and with the QK circuit this gives skip-trigrams `A … B → B`. Its local
 #   heads do not copy (asserted): at this budget they act as an extended bigram table.
-# - Attention weights overstate what is moved from the first token: its vectors are small
-#   (asserted, norm-based analysis).
+# - As a query, a line break looks for speaker names: the QK half of the skip-trigram
+#   `name … \n → name` (asserted). The local heads' negative copying scores mean "no copying",
+#   not suppression: a token's own logit sits mid-row in their OV circuits.
+# - The first token's value vector is small (asserted, norm-based analysis); in this model it
+#   also gets less than uniform attention weight, so it is no attention sink here.
 # - One attention layer beats the bigram-only 0-layer model (asserted).
 #
 # **Next:** [03 · induction heads](03_induction_heads.ipynb): two layers, composition.

@@ -30,8 +30,10 @@
 # *Objectives: build the data and the model; check that the fast trainer computes the same
 # function as the TransformerLens model we will analyse.*
 #
-# Inputs are `[a, b, =]` (`=` is token p), the label is `a + b mod p`. The model is the
-# paper's: 1 layer, `d_model` 128, 4 heads, `d_mlp` 512, ReLU, no LayerNorm.
+# Inputs are `[a, b, =]` (`=` is token p), the label is `a + b mod p`. The model has the
+# paper's shape: 1 layer, `d_model` 128, 4 heads, `d_mlp` 512, ReLU, no LayerNorm. One
+# difference: Nanda et al.'s reference code has no biases, while ours (TransformerLens's
+# defaults) trains them; the unembedding bias stays zero in both.
 #
 # At p = 113, training it as a TransformerLens model costs about 276 ms a step on 2 CPU cores.
 # `helpers.grokking.FastGrokModel` computes the same function cheaper: the loss reads only the
@@ -110,13 +112,21 @@ mark_phases(fig_loss, hist).show()
 mark_phases(fig_acc, hist)
 
 # %% [markdown]
-# Three phases (Nanda et al.): **memorisation** (train loss falls, test loss rises: the model
-# looks up the training pairs), **circuit formation** (test accuracy still near chance, but the
-# Fourier circuit is growing inside — section 4 measures it), and **cleanup** (weight decay
-# removes the memorising weights; test loss falls off a cliff). The shading uses
-# `grokking.phases`: memorisation ends when train accuracy reaches 100%, cleanup starts when the
-# test loss has fallen to half its peak, and ends at 99% test accuracy (a rule of thumb for the
-# eye; section 4's progress measures are the real instruments). The gap is the claim:
+# Nanda et al. describe three phases: **memorisation** (train loss falls, test loss rises: the
+# model looks up the training pairs), **circuit formation** (test accuracy still near chance,
+# but the Fourier circuit is growing inside), and **cleanup** (weight decay removes the
+# memorising weights; test loss falls off a cliff). The shading uses `grokking.phases`:
+# memorisation ends when train accuracy reaches 100%, cleanup starts when the test loss has
+# fallen to half its peak, and ends at 99% test accuracy (a rule of thumb for the eye; section
+# 4's progress measures are the real instruments).
+#
+# **Be careful reading this live run.** With half of all pairs to learn from, the phases
+# overlap: test accuracy is already well above chance (about 50-70%, depending on the seed)
+# when the training set is memorised, so in the "circuit formation" band here test accuracy is
+# *not* near chance. What still holds is the gap: the model fits its training pairs first, and
+# generalises several times later. (With 30% of the pairs test accuracy stays under 10% for
+# 2,000 steps here, but 99% takes over 3,000 steps: about 7 minutes, too long for a live cell.) Section 6 shows the textbook
+# picture from the paper's settings, where test accuracy sits near chance for 10,000 steps.
 
 # %%
 checks.claim(
@@ -126,9 +136,11 @@ checks.claim(
 )
 mid = hist.steps.index(step_mem)
 checks.claim(
-    "When the training set is memorised the model is still far from generalising (test loss > 10x train loss)",
-    hist.test_loss[mid] > 10 * hist.train_loss[mid],
-    f"at step {step_mem}: train loss {hist.train_loss[mid]:.4f}, test loss {hist.test_loss[mid]:.3f}, test accuracy {hist.test_acc[mid]:.2f}",
+    "When the training set is memorised the model is still far from generalising: train accuracy is 100% while test "
+    "accuracy is at most 75% and the test loss at least 1 nat (train loss: below 0.1)",
+    hist.train_loss[mid] < 0.1 and hist.test_acc[mid] <= 0.75 and hist.test_loss[mid] >= 1.0,
+    f"at step {step_mem}: train loss {hist.train_loss[mid]:.4f}, test loss {hist.test_loss[mid]:.3f}, test accuracy "
+    f"{hist.test_acc[mid]:.2f} (ln {P} = {np.log(P):.2f}: a uniform guess)",
 )
 
 # %% [markdown]
@@ -149,35 +161,31 @@ def fourier_basis(p: int) -> torch.Tensor:
     return None  # YOUR CODE HERE
 
 
-# %% [solution]
-def fourier_basis_solution(p: int) -> torch.Tensor:
-    x = torch.arange(p, dtype=torch.float64)
-    rows = [torch.ones(p, dtype=torch.float64)]
-    for k in range(1, (p - 1) // 2 + 1):
-        rows += [torch.cos(2 * np.pi * k * x / p), torch.sin(2 * np.pi * k * x / p)]
-    basis = torch.stack(rows)
-    return (basis / basis.norm(dim=1, keepdim=True)).float()
-
-
 # %%
 fourier_basis = checks.check_exercise(
-    "fourier_basis", fourier_basis, fourier_basis_solution, [(5,), (13,)],
-    hint="normalise each row (the constant row is 1/sqrt(p)); order const, cos 1, sin 1, cos 2, ...",
+    "fourier_basis", fourier_basis, [(5,), (13,)]
 )  # fmt: skip
 B = fourier_basis(P)
 print("orthonormal:", torch.allclose(B @ B.T, torch.eye(P), atol=1e-4))
 
 # %% [markdown]
-# The embedding `W_E` (rows 0..p-1; the `=` row is not a number) in this basis: nearly all of its
+# The embedding `W_E` (rows 0..p-1; the `=` row is not a number) in this basis: much of its
 # norm sits on a few frequencies — the **key frequencies** (which ones differs from seed to seed).
+# We take as key frequencies the fewest that hold 80% of the norm, at most 10
+# (`fourier.key_frequencies`). This live run stops as soon as it generalises, before weight
+# decay has cleaned up, so the spectrum is not yet as sparse as it gets: the cap of 10 binds,
+# and the 10 hold about two thirds of the norm. (After cleanup, in section 6's long run, the
+# strongest 10 hold 99%.) The claim compares with two references: a uniform spread, and the same
+# model at initialisation.
 
 # %%
 analysed = model.to_tl()  # a TransformerLens model with the trained weights
 W_E = analysed.W_E[:P].detach()
 norms = fourier.frequency_norms(W_E)
 keys = fourier.key_frequencies(W_E, share=0.8)
-uniform_share = len(keys) / len(norms)
 key_share = float(norms[[k - 1 for k in keys]].sum() / norms.sum())
+top10 = lambda W: float(fourier.frequency_norms(W).topk(10).values.sum() / fourier.frequency_norms(W).sum())  # noqa: E731
+top10_trained, top10_init = top10(W_E), top10(tl_model.W_E[:P].detach())  # tl_model: the same config, untrained
 fig = plots.line(norms, x=list(range(1, len(norms) + 1)), title="embedding norm per frequency",
                  xaxis="frequency k", yaxis="squared norm")  # fmt: skip
 fig.update_traces(mode="lines+markers")
@@ -186,9 +194,10 @@ print("key frequencies:", keys, f"hold {key_share:.0%} of the embedding's Fourie
 
 # %%
 checks.claim(
-    f"The embedding is sparse in the Fourier basis: at most 10 of {len(norms)} frequencies hold 80% of its norm",
-    len(keys) <= 10,
-    f"{len(keys)} key frequencies {keys} hold {key_share:.0%} (a uniform spread would need {0.8 * len(norms):.0f})",
+    f"The embedding is sparse in the Fourier basis: its 10 strongest of {len(norms)} frequencies hold at least half "
+    "of its norm, and at least 2.5x their share at initialisation",
+    top10_trained >= 0.5 and top10_trained >= 2.5 * top10_init,
+    f"top 10 hold {top10_trained:.0%} (untrained model {top10_init:.0%}; a uniform spread {10 / len(norms):.0%})",
 )
 
 # %% [markdown]
@@ -224,13 +233,14 @@ checks.claim(
 # %%
 logits_grid = grokking.grid_logits(model, P)[:, :, :P]
 fit = fourier.cos_fit_fraction(logits_grid, keys)
-others = [int(k) + 1 for k in norms.argsort()[: len(keys)]]  # the least-used frequencies
-shuffled = fourier.cos_fit_fraction(logits_grid, others)
-print(f"variance explained by cos(w_k(a+b-c)) at the key frequencies: {fit:.0%}; at other frequencies: {shuffled:.0%}")
+# Control: the same fit on the untrained model (same config and seed), at the same frequencies.
+fit_init = fourier.cos_fit_fraction(grokking.grid_logits(FastGrokModel.from_tl(tl_model), P)[:, :, :P], keys)
+print(f"variance explained by cos(w_k(a+b-c)) at the key frequencies: {fit:.0%}; same fit on the untrained model: {fit_init:.1%}")
 checks.claim(
-    "A few cos(w_k (a+b-c)) terms at the key frequencies explain a large share of the logits",
-    fit > 0.3 and fit > 3 * shuffled,
-    f"{fit:.0%} of the logit variance from {len(keys)} terms, vs {shuffled:.0%} with non-key frequencies",
+    "A few cos(w_k (a+b-c)) terms at the key frequencies explain most of the logits (over half their variance), "
+    "where they explain almost nothing before training",
+    fit > 0.5 and fit_init < 0.05,
+    f"{fit:.0%} of the logit variance from {len(keys)} terms; untrained model {fit_init:.1%}",
 )
 
 # %% [markdown]
@@ -256,17 +266,11 @@ def excluded_loss(logits: torch.Tensor, freqs: list[int], train_pairs: torch.Ten
     return None  # YOUR CODE HERE
 
 
-# %% [solution]
-def excluded_loss_solution(logits: torch.Tensor, freqs: list[int], train_pairs: torch.Tensor) -> float:
-    return fourier.grid_loss(fourier.excluded_logits(logits, freqs), pairs=train_pairs)
-
-
 # %%
 train_pairs = data.train_tokens[:, :2]
 excluded_loss = checks.check_exercise(
-    "excluded_loss", excluded_loss, excluded_loss_solution,
+    "excluded_loss", excluded_loss,
     [(logits_grid, keys, train_pairs), (logits_grid[:13, :13, :13] * 0 + torch.randn(13, 13, 13), [1, 2], torch.tensor([[0, 1], [3, 4]]))],
-    hint="evaluate on the training pairs only (pairs=train_pairs), not on all p^2 pairs",
 )  # fmt: skip
 
 # %%
@@ -295,14 +299,16 @@ checks.claim(
     f"restricted < 1 at step {r_step}, test < 1 at step {t_step}",
 )
 checks.claim(
-    "At the end the key-frequency terms alone do well on all pairs, and removing them destroys the training loss",
-    restricted[-1] < 1.0 and excluded[-1] > 3 * restricted[-1] and excluded[-1] > 10 * max(train_loss[-1], 0.01),
-    f"restricted {restricted[-1]:.3f} (test {test_loss[-1]:.3f}); excluded {excluded[-1]:.2f} vs train {train_loss[-1]:.4f}",
+    "At the end the key-frequency terms alone do well on all pairs (restricted loss below 1 nat), and removing them "
+    "leaves the model worse than a uniform guess on its own training pairs (excluded loss above 1.2 ln p)",
+    restricted[-1] < 1.0 and excluded[-1] > 1.2 * np.log(P),
+    f"restricted {restricted[-1]:.3f} (test {test_loss[-1]:.3f}); excluded {excluded[-1]:.2f} vs 1.2 ln {P} = "
+    f"{1.2 * np.log(P):.2f} (train loss {train_loss[-1]:.4f})",
 )
 peak = int(np.argmax(hist.weight_norm))
 checks.claim(
-    "Weight decay shrinks the weights: the final weight norm is well below its peak",
-    hist.weight_norm[-1] < 0.8 * max(hist.weight_norm),
+    "Weight decay shrinks the weights: the final weight norm is at least 10% below its peak",
+    hist.weight_norm[-1] < 0.9 * max(hist.weight_norm),
     f"peak {max(hist.weight_norm):.1f} at step {hist.steps[peak]}, final {hist.weight_norm[-1]:.1f}",
 )
 
@@ -414,25 +420,28 @@ mark_phases(plots.line(paper_hist.weight_norm, x=paper_hist.steps, title="paper 
 # before it is visible in test accuracy:
 
 # %%
-before = [r for r in prog if r["step"] < (paper_grok or 0)]
+chance = [r for r in prog if r["step"] > 0 and paper_hist.test_acc[paper_hist.steps.index(r["step"])] < 0.05]
+late = chance[-1] if chance else None  # the last snapshot with test accuracy still near chance (< 5%)
 checks.claim(
-    "While test accuracy is still below 99%, the embedding's Fourier spectrum concentrates: the top-10 share of the "
-    "last snapshot before generalising is at least 1.5x that at initialisation",
-    len(before) > 0 and before[-1]["top10"] >= 1.5 * prog[0]["top10"],
-    f"step 0: {prog[0]['top10']:.0%}; step {before[-1]['step'] if before else None}: {before[-1]['top10'] if before else float('nan'):.0%}",
+    "While test accuracy is still near chance (below 5%), the embedding's Fourier spectrum concentrates: at the "
+    "last such snapshot, the top-10 share is at least 1.5x that at initialisation",
+    late is not None and late["top10"] >= 1.5 * prog[0]["top10"],
+    f"step 0: {prog[0]['top10']:.0%}; step {late['step'] if late else None} (test accuracy "
+    f"{paper_hist.test_acc[paper_hist.steps.index(late['step'])] if late else float('nan'):.1%}): "
+    f"{late['top10'] if late else float('nan'):.0%}",
 )
 r_step = next((r["step"] for r in prog if r["restricted"] < 1.0), None)
 t_step = next((r["step"] for r in prog if r["test"] < 1.0), None)
 i_mem, i_end = paper_hist.steps.index(paper_mem), len(paper_hist.steps) - 1
 checks.claim(
     "After grokking, as in the live run: the restricted loss fell below 1 nat no later than the test loss, the "
-    "key-frequency terms are essential (excluded loss > 10x the final restricted loss), and cleanup shrank the "
+    "key-frequency terms are essential (excluded loss above 1.2 ln p on the training pairs), and cleanup shrank the "
     "weights (final norm < 0.8 x its value when the model had memorised)",
     r_step is not None and t_step is not None and r_step <= t_step
-    and prog[-1]["excluded"] > 10 * prog[-1]["restricted"]
+    and prog[-1]["excluded"] > 1.2 * np.log(paper_cfg.p)
     and paper_hist.weight_norm[i_end] < 0.8 * paper_hist.weight_norm[i_mem],
-    f"restricted < 1 at step {r_step}, test < 1 at step {t_step}; excluded {prog[-1]['excluded']:.2f} vs restricted "
-    f"{prog[-1]['restricted']:.3f}; weight norm {paper_hist.weight_norm[i_mem]:.1f} at memorisation, "
+    f"restricted < 1 at step {r_step}, test < 1 at step {t_step}; excluded {prog[-1]['excluded']:.2f} vs 1.2 ln p "
+    f"{1.2 * np.log(paper_cfg.p):.2f}; weight norm {paper_hist.weight_norm[i_mem]:.1f} at memorisation, "
     f"{paper_hist.weight_norm[i_end]:.1f} at the end",
 )
 
@@ -441,16 +450,18 @@ checks.claim(
 #
 # - A fast, exact trainer (same logits and gradients as the TransformerLens model) lets the
 #   paper's model grok live on a CPU; at the paper's p = 113 with half the pairs for training and
-#   lr 3e-3 it memorises early and generalises later, in well under 90 seconds (asserted: the gap
-#   is at least 2x in steps). The paper's exact settings give a far wider gap (at least 10x,
-#   asserted from snapshots), with the same three phases: memorisation, circuit formation while
-#   test accuracy is at chance, cleanup.
-# - The grokked model is an algorithm in the Fourier basis: a few key frequencies hold most of
-#   the embedding's norm; neurons cluster by frequency; the logits are mostly
-#   `cos(w_k (a + b - c))` terms (all asserted).
+#   lr 3e-3 it memorises early (test accuracy still at most 75%, asserted) and generalises
+#   later, in well under 90 seconds (asserted: the gap is at least 2x in steps). With that much
+#   data the phases overlap: test accuracy is already 50-70% when the training set is
+#   memorised. The paper's exact settings give a far wider gap (at least 10x, asserted from
+#   snapshots) and the textbook phases: memorisation, circuit formation while test accuracy is
+#   near chance (asserted: the spectrum concentrates then), cleanup.
+# - The grokked model is an algorithm in the Fourier basis: its 10 strongest frequencies hold
+#   most of the embedding's norm (far above an untrained model's); neurons cluster by frequency;
+#   the logits are mostly `cos(w_k (a + b - c))` terms (all asserted).
 # - Progress measures see the circuit before test accuracy does: the restricted loss falls
-#   first; at the end, removing the key-frequency terms destroys the training loss; weight decay
-#   shrinks the weights (asserted).
+#   first; at the end, removing the key-frequency terms leaves the model worse than a uniform
+#   guess on its own training pairs; weight decay shrinks the weights (asserted).
 # - Subtraction is learned the same way: it groks, and its logits are waves of `a − b − c`
 #   (asserted against `a + b − c`).
 #

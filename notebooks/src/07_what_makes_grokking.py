@@ -17,8 +17,8 @@
 # A grid of runs takes longer than a notebook should, so the sweep is precomputed by
 # `python benchmarks/grokking_sweep.py` (its JSON, with the command and every run's config, is in
 # `data/`). This notebook re-runs cells of it live and checks that they agree. We use **p = 59**
-# (notebook 06's live setting) rather than the paper's 113, so that a run takes seconds: the
-# phenomenon is the same, the step counts are not. Runs in about 1.5 minutes on a laptop CPU.
+# (the modulus of notebook 06's subtraction section; its live addition run is at the paper's
+# 113) so that a run takes seconds: the phenomenon is the same, the step counts are not. Runs in about 1.5 minutes on a laptop CPU.
 
 # %% [setup]
 
@@ -51,16 +51,10 @@ def steps_to_grok(steps: list[int], test_acc: list[float], threshold: float = 0.
     return None  # YOUR CODE HERE
 
 
-# %% [solution]
-def steps_to_grok_solution(steps: list[int], test_acc: list[float], threshold: float = 0.99) -> int | None:
-    return next((s for s, a in zip(steps, test_acc) if a >= threshold), None)
-
-
 # %%
 steps_to_grok = checks.check_exercise(
-    "steps_to_grok", steps_to_grok, steps_to_grok_solution,
-    [([0, 10, 20, 30], [0.0, 0.5, 0.99, 1.0]), ([0, 10], [0.1, 0.2]), ([0, 5, 10], [0.98, 0.991, 0.5])],
-    hint="use >= (a run that reaches exactly the threshold has grokked) and return None when it never does",
+    "steps_to_grok", steps_to_grok,
+    [([0, 10, 20, 30], [0.0, 0.5, 0.99, 1.0]), ([0, 10], [0.1, 0.2]), ([0, 5, 10], [0.98, 0.991, 0.5])]
 )  # fmt: skip
 
 # %% [markdown]
@@ -99,9 +93,10 @@ plots.imshow(shown, x=[str(f) for f in fracs], y=[str(w) for w in wds], zmid=Non
 
 # %%
 inf_table = np.where(np.isnan(table), np.inf, table)  # a run that missed the cap counts as "later than any"
-non_increasing = lambda xs: all(a >= b for a, b in zip(xs, xs[1:]))  # noqa: E731  (inf >= inf holds)
-more_data = all(non_increasing(inf_table[s, w].tolist()) for s in range(len(seeds)) for w in range(len(wds)))
-more_decay = all(non_increasing(inf_table[s, :, f].tolist()) for s in range(len(seeds)) for f in range(len(fracs)))
+# Compare neighbouring cells along one axis. Two runs that both missed the cap tie, and a tie
+# between two failures says nothing, so only pairs where at least one run grokked count.
+more_data = grokking.trend_evidence(inf_table, axis=2)
+more_decay = grokking.trend_evidence(inf_table, axis=1)
 n_grok, n_cells = int(np.isfinite(inf_table).sum()), inf_table.size
 checks.claim(
     "The grid spans the phenomenon: some runs grok within the cap and some do not",
@@ -109,14 +104,20 @@ checks.claim(
     f"{n_grok} of {n_cells} runs grokked within {cap} steps",
 )
 checks.claim(
-    "More training data never makes grokking later: on every seed and weight decay, steps to grok fall (or stay) as the training fraction grows",
-    more_data,
-    "; ".join(f"seed {seeds[s]} wd {wds[w]}: {inf_table[s, w].tolist()}" for s in range(len(seeds)) for w in range(len(wds))),
+    "More training data makes grokking come sooner: on every seed and weight decay, in every pair of neighbouring "
+    "training fractions where at least one run grokked, the larger fraction grokked sooner (at least 6 such pairs)",
+    more_data.n_later == 0 and more_data.n_sooner >= 6 and more_data.n_sooner == more_data.n_informative,
+    f"{more_data.n_sooner} of {more_data.n_informative} informative pairs sooner, {more_data.n_later} later "
+    f"({more_data.n_uninformative} pairs where neither grokked not counted); "
+    + "; ".join(f"seed {seeds[s]} wd {wds[w]}: {inf_table[s, w].tolist()}" for s in range(len(seeds)) for w in range(len(wds))),
 )
 checks.claim(
-    "More weight decay never makes grokking later in this range: on every seed and training fraction, steps to grok fall (or stay) as weight decay grows",
-    more_decay,
-    "; ".join(f"seed {seeds[s]} frac {fracs[f]}: {inf_table[s, :, f].tolist()}" for s in range(len(seeds)) for f in range(len(fracs))),
+    "More weight decay makes grokking come sooner in this range: on every seed and training fraction, in every pair "
+    "of neighbouring weight decays where at least one run grokked, the larger decay grokked sooner (at least 6 such pairs)",
+    more_decay.n_later == 0 and more_decay.n_sooner >= 6 and more_decay.n_sooner == more_decay.n_informative,
+    f"{more_decay.n_sooner} of {more_decay.n_informative} informative pairs sooner, {more_decay.n_later} later "
+    f"({more_decay.n_uninformative} pairs where neither grokked not counted); "
+    + "; ".join(f"seed {seeds[s]} frac {fracs[f]}: {inf_table[s, :, f].tolist()}" for s in range(len(seeds)) for f in range(len(fracs))),
 )
 
 # %% [markdown]
@@ -160,18 +161,11 @@ def grokfast_ema(grad: torch.Tensor, ema: torch.Tensor, alpha: float, lam: float
     return None  # YOUR CODE HERE
 
 
-# %% [solution]
-def grokfast_ema_solution(grad, ema, alpha, lam):
-    new = alpha * ema + (1 - alpha) * grad
-    return grad + lam * new, new
-
-
 # %%
 g = torch.tensor([1.0, -2.0, 0.5])
 grokfast_ema = checks.check_exercise(
-    "grokfast_ema", grokfast_ema, grokfast_ema_solution,
-    [(g, torch.zeros(3), 0.98, 2.0), (g, torch.ones(3), 0.9, 5.0)],
-    hint="update the EMA first, then amplify with the *new* EMA",
+    "grokfast_ema", grokfast_ema,
+    [(g, torch.zeros(3), 0.98, 2.0), (g, torch.ones(3), 0.9, 5.0)]
 )  # fmt: skip
 
 # %% [markdown]
@@ -261,7 +255,9 @@ if USE_WANDB:
 # - On `a + b mod 59`, more training data and more weight decay both make grokking come sooner,
 #   monotonically on every seed of a 3 x 3 grid (asserted); with 30% of the pairs, none of the
 #   runs grokked within 2,000 steps.
-# - A cell of the sweep re-runs live to the same step (asserted): the sweep is reproducible.
+# - A cell of the sweep re-runs live to within two evaluation intervals of the sweep's step
+#   (asserted; the sweep ran on 1 thread, the notebook on 2, and float sums in another order
+#   move the step a little): the sweep is reproducible.
 # - Grokfast-EMA with its default settings did not speed grokking up here: slower than plain
 #   AdamW in most pairs (asserted). Measure acceleration claims on your own setting.
 #

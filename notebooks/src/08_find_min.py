@@ -35,8 +35,8 @@
 import torch
 
 from helpers import algorithmic, checks, plots
-from helpers.analysis import rank_correlation
 from helpers.configs import ModelConfig, TrainConfig
+from helpers.stats import rank_correlation
 from helpers.tasks import select_task
 
 N, V, SEED = 5, 64, 0
@@ -140,24 +140,19 @@ def predict_sep_attention(qk: torch.Tensor, seq: list[int]) -> torch.Tensor:
     """SEP's attention over the n value positions of `seq`, from the [pos, value] score table `qk`."""
     return None  # YOUR CODE HERE
 
-# %% [solution]
-def predict_sep_attention_solution(qk: torch.Tensor, seq: list[int]) -> torch.Tensor:
-    scores = qk[torch.arange(len(seq)), torch.tensor(seq)]
-    return scores.softmax(dim=0)
-
 # %%
 predict_sep_attention = checks.check_exercise(
-    "predict_sep_attention", predict_sep_attention, predict_sep_attention_solution,
-    inputs=[(qk, [40, 7, 9, 55, 12]), (qk, [3, 2, 60, 61, 62])],
-    hint="index the table with (position i, value seq[i]) for each i, then softmax over the n keys.",
+    "predict_sep_attention", predict_sep_attention,
+    inputs=[(qk, [40, 7, 9, 55, 12]), (qk, [3, 2, 60, 61, 62])]
 )
 my_seq = [40, 7, 9, 55, 12]  # try your own: 5 distinct values in 0..63
 predicted = predict_sep_attention(qk, my_seq)
 actual = model.run_with_cache(torch.tensor([my_seq + [V]]))[1]["blocks.0.attn.hook_pattern"][0, 0, -1, :-1]
 print("predicted", [round(x, 3) for x in predicted.tolist()])
 print("actual   ", [round(x, 3) for x in actual.tolist()])
-checks.claim("the QK table predicts the attention pattern of a hand-written sequence",
-             (predicted - actual).abs().max() < 0.05, f"max |predicted - actual| = {(predicted - actual).abs().max():.4f} < 0.05")
+checks.claim("the QK table alone predicts the attention pattern of a hand-written sequence, to 0.005 "
+             "(it leaves out SEP's attention to itself, so this holds only because the model puts almost none there)",
+             (predicted - actual).abs().max() < 0.005, f"max |predicted - actual| = {(predicted - actual).abs().max():.4f} < 0.005")
 
 # %% [markdown]
 # Two close values compete: try `[20, 21, 50, 60, 63]`. The gap in score between 20 and 21 sets how
@@ -205,16 +200,9 @@ def circuit_predict(qk: torch.Tensor, ov: torch.Tensor, seqs: torch.Tensor) -> t
     """Predicted answer for each row of `seqs` [batch, n] from the QK [pos, value] and OV [value, value] tables."""
     return None  # YOUR CODE HERE
 
-# %% [solution]
-def circuit_predict_solution(qk: torch.Tensor, ov: torch.Tensor, seqs: torch.Tensor) -> torch.Tensor:
-    attn = qk[torch.arange(seqs.shape[1]), seqs].softmax(dim=-1)  # [batch, n]
-    logits = torch.einsum("bn,bnv->bv", attn, ov[seqs])
-    return logits.argmax(dim=-1)
-
 # %%
 circuit_predict = checks.check_exercise(
-    "circuit_predict", circuit_predict, circuit_predict_solution, inputs=[(qk, ov, data.test_tokens[:200, :-1])],
-    hint="attention over each row's n keys is a softmax of qk[i, seq[i]]; the logits are sum_i attn_i * ov[seq[i]].",
+    "circuit_predict", circuit_predict, inputs=[(qk, ov, data.test_tokens[:200, :-1])]
 )
 model_answer = cache["hook_unembed"][:, -1].argmax(-1) if "hook_unembed" in cache else model(data.test_tokens)[:, -1].argmax(-1)
 agree = (circuit_predict(qk, ov, data.test_tokens[:, :-1]) == model_answer).float().mean().item()

@@ -42,9 +42,9 @@ import json
 
 import torch
 
-from helpers import algorithmic, checks, paths, plots
-from helpers.analysis import rank_correlation
+from helpers import algorithmic, checks, dla, interventions, paths, plots
 from helpers.checkpoints import load_checkpoint
+from helpers.stats import rank_correlation
 from helpers.tasks import select_task
 
 N, V, SEED = 5, 32, 0
@@ -116,15 +116,10 @@ def value_ranks(seqs: torch.Tensor) -> torch.Tensor:
     """Rank (0 = smallest) of each value within its row, shape [batch, n]."""
     return None  # YOUR CODE HERE
 
-# %% [solution]
-def value_ranks_solution(seqs: torch.Tensor) -> torch.Tensor:
-    return seqs.argsort(dim=1).argsort(dim=1)
-
 # %%
 value_ranks = checks.check_exercise(
-    "value_ranks", value_ranks, value_ranks_solution,
-    inputs=[(torch.tensor([[30, 2, 17, 5, 9]]),), (tokens[:50, :-1],)],
-    hint="one argsort gives the positions in sorted order; a second argsort turns that into each position's rank.",
+    "value_ranks", value_ranks,
+    inputs=[(torch.tensor([[30, 2, 17, 5, 9]]),), (tokens[:50, :-1],)]
 )
 ranks = value_ranks(tokens[:, :-1])
 sep_attn = pattern[:, :, -1, :-1]  # [batch, head, key]
@@ -146,22 +141,30 @@ values = torch.arange(V).float()
 qk = torch.stack([algorithmic.qk_by_value(model, h) for h in range(H)])  # [head, pos, value]
 rho = torch.tensor([[rank_correlation(qk[h, p], values) for p in range(N)] for h in range(H)])
 print("Spearman(score, value), heads x positions:\n", rho.round(decimals=2))
+span = (qk.amax(-1) - qk.amin(-1)).mean(-1)  # [head]: how far apart the best and worst key values score
+print("score span across key values (max - min, mean over positions):", span.round(decimals=2).tolist())
 plots.line({f"L0H{h}": qk[h].mean(0) for h in range(H)}, title="QK score against key value (mean over positions)",
            xaxis="key value", yaxis="score")
 
 # %% [markdown]
+# The QK tables are **not flat**: in every head the best and worst key values differ by about
+# 2 in attention score (the span above; a difference of 2 is a factor of e² ≈ 7 in attention
+# weight). But they are not a sort either: the rank correlation with the value is weak
+# (|Spearman| ≤ 0.3). Each head has its own bumpy preference over values.
+#
 # ## 5. Direct logit attribution and OV
 #
 # *Objectives: measure each head's direct push on the correct answer; read what it writes.*
 #
 # With one layer and no LayerNorm the final logits are exactly a sum: SEP's own embedding and
 # the biases through `W_U`, plus each head's output through `W_U`.
-# `head_logit_contributions` returns the per-head part; we compare the logit of the right
-# answer with the mean logit.
+# `dla.direct_logit_attribution` (every logit, at SEP) returns each term's part; we take the
+# four heads' parts and compare the logit of the right answer with the mean logit.
 
 # %%
-dla = algorithmic.head_logit_contributions(model, cache["blocks.0.attn.hook_z"])  # [batch, head, d_vocab]
-dla_correct = (dla.gather(2, labels[:, None, None].expand(-1, H, 1)).squeeze(2) - dla[..., :V].mean(-1)).mean(0)
+attribution = dla.direct_logit_attribution(model, cache, pos=-1)  # every term's logits at SEP
+head_dla = torch.stack([attribution.per_term[attribution.labels.index(f"L0H{h}")] for h in range(H)], dim=1)  # [batch, head, d_vocab]
+dla_correct = (head_dla.gather(2, labels[:, None, None].expand(-1, H, 1)).squeeze(2) - head_dla[..., :V].mean(-1)).mean(0)
 print("mean DLA on the correct answer (minus mean logit) per head:", dla_correct.round(decimals=2).tolist())
 ov = torch.stack([algorithmic.ov_by_value(model, h)[:, :V] for h in range(H)])
 plots.imshow(ov.reshape(H * V, V)[:: 2], title="OV tables of the 4 heads, stacked (every 2nd row): attended value -> logits",
@@ -176,17 +179,10 @@ plots.imshow(ov.reshape(H * V, V)[:: 2], title="OV tables of the 4 heads, stacke
 # still contributes its typical output, but no longer reacts to this sequence.
 
 # %%
-z_mean = cache["blocks.0.attn.hook_z"].mean(0)
-
-
 def ablate_heads(heads: list[int]) -> float:
-    def hook(z: torch.Tensor, hook: object) -> torch.Tensor:
-        z = z.clone()
-        z[:, :, heads] = z_mean[:, heads]
-        return z
-
-    with torch.no_grad():
-        out = model.run_with_hooks(tokens, fwd_hooks=[("blocks.0.attn.hook_z", hook)])[:, -1]
+    """Test accuracy with these heads' hook_z replaced by their mean over the test set (at each position)."""
+    sites = [interventions.head_site(0, h) for h in heads]
+    out = interventions.ablate(model, tokens, sites, mode="mean", reference_cache=cache)[:, -1]
     return (out.argmax(-1) == labels).float().mean().item()
 
 
@@ -218,30 +214,22 @@ def patching_effect(clean, corrupt, patched, clean_label, corrupt_label) -> torc
     """Mean normalised logit-difference moved by a patch (0 = no effect, 1 = full corrupted answer)."""
     return None  # YOUR CODE HERE
 
-# %% [solution]
-def patching_effect_solution(clean, corrupt, patched, clean_label, corrupt_label) -> torch.Tensor:
-    def diff(logits):
-        return logits.gather(1, corrupt_label[:, None]).squeeze(1) - logits.gather(1, clean_label[:, None]).squeeze(1)
-
-    return ((diff(patched) - diff(clean)) / (diff(corrupt) - diff(clean))).mean()
-
 # %%
 corrupt_tokens, changed_pos = algorithmic.change_one_element(tokens, V, "median", seed=SEED)
 corrupt_labels = corrupt_tokens[:, :-1].sort(dim=1).values[:, N // 2]
 with torch.no_grad():
     clean_logits, corrupt_logits = model(tokens)[:, -1], model(corrupt_tokens)[:, -1]
 patching_effect = checks.check_exercise(
-    "patching_effect", patching_effect, patching_effect_solution,
+    "patching_effect", patching_effect,
     inputs=[(clean_logits, corrupt_logits, clean_logits, labels, corrupt_labels),
             (clean_logits, corrupt_logits, corrupt_logits, labels, corrupt_labels),
-            (clean_logits, corrupt_logits, (clean_logits + corrupt_logits) / 2, labels, corrupt_labels)],
-    hint="gather the two labels' logits per row, subtract, and normalise by the clean-to-corrupt change before the mean.",
+            (clean_logits, corrupt_logits, (clean_logits + corrupt_logits) / 2, labels, corrupt_labels)]
 )
 
 # %%
 effects = []
 for h in range(H):
-    patched = algorithmic.patch_activation(model, tokens, corrupt_tokens, "blocks.0.attn.hook_z", pos=-1, head=h)
+    patched = algorithmic.patch_activation(model, tokens, corrupt_tokens, "blocks.0.attn.hook_z", pos=-1, head=h)  # via helpers.interventions
     effects.append(float(patching_effect(clean_logits, corrupt_logits, patched, labels, corrupt_labels)))
 all_heads = algorithmic.patch_activation(model, tokens, corrupt_tokens, "blocks.0.attn.hook_z", pos=-1)
 effect_all = float(patching_effect(clean_logits, corrupt_logits, all_heads, labels, corrupt_labels))
@@ -254,10 +242,13 @@ plots.line(effects, title="patching effect of each head's output at SEP", xaxis=
 # *Objectives: turn the observations into checks, then into an algorithm in words.*
 
 # %%
-checks.claim("unlike find-min, no head attends to the answer: SEP's attention is spread over all ranks",
-             mass.max() < 0.4, f"largest mean attention of any head on any rank {mass.max():.2f} < 0.4 (find-min: > 0.9 on the min)")
-checks.claim("every head is needed: mean-ablating any one head breaks the model", max(ablated) < 0.9,
-             f"accuracy with one head ablated ≤ {max(ablated):.3f} < 0.9 (intact {acc:.3f})")
+checks.claim("unlike find-min, no head attends to the answer: SEP's attention is spread over all ranks, although "
+             "it is far from uniform in value (every head's QK scores span at least 1 across key values)",
+             mass.max() < 0.4 and span.min() > 1.0,
+             f"largest mean attention of any head on any rank {mass.max():.2f} < 0.4 (find-min: > 0.9 on the min); "
+             f"QK spans {span.round(decimals=2).tolist()}")
+checks.claim("every head is needed: the intact model is above 99%, and mean-ablating any one head drops it below 90%",
+             acc > 0.99 and max(ablated) < 0.9, f"accuracy with one head ablated ≤ {max(ablated):.3f} < 0.9 (intact {acc:.3f})")
 checks.claim("the answer is distributed over the heads: each head's output carries part of the change, none most of it",
              min(effects) > 0.05 and max(effects) < 0.6 and abs(sum(effects) - effect_all) < 0.05,
              f"per-head patching effects {[round(e, 2) for e in effects]} in (0.05, 0.6); they add up to the all-heads effect {effect_all:.2f} (1-layer logits are linear in z)")
@@ -269,18 +260,38 @@ plots.imshow(ov_sum, title="OV summed over heads: a tent around the diagonal", x
              yaxis="attended value", height=400, width=450)
 
 # %% [markdown]
-# **The algorithm, in words.** SEP does not look for the median. All four heads spread their
-# attention over the five values (weakly tilted by value: the QK tables are nearly flat), and
-# each attended value `x` writes a *tent* of logits: high for outputs near `x`, low far away.
-# Added up over the five values, the logit of an output `v` behaves like `-Σ_p |v - x_p|`, the
-# total distance from `v` to the values, and the value that minimises the total absolute
-# distance is exactly the median. No single head does this; all four share it (ablating any one
-# costs about a quarter of the accuracy, and patching any one moves about a quarter of the answer).
-#
-# What we have *not* shown: with perfectly uniform attention the tents alone are not sharp
-# enough (try it: `ov_sum[tokens[:, :-1]].sum(1).argmax(-1)` agrees with the model only
-# rarely). The small value-dependent tilts of the four QK circuits reweight the tents, and how
-# exactly they sharpen the peak is an open exercise.
+# **A tempting story, and why it is not enough.** If every head spread its attention evenly over
+# the five values, each attended value `x` would add a tent of logits, and the logit of an
+# output `v` would behave like `-Σ_p |v - x_p|`, the total distance from `v` to the values. The
+# value that minimises total absolute distance is exactly the median. Test the story: sum the
+# tents with uniform attention and see how often they pick the model's answer.
+
+# %%
+with torch.no_grad():
+    model_answer = model(tokens)[:, -1, :V].argmax(-1)
+    keys_v = tokens[:, :-1]  # [batch, N] the values
+    uniform_vote = ov_sum[keys_v].sum(1).argmax(-1)  # tents added with equal weights
+    sep_pattern = cache["blocks.0.attn.hook_pattern"][:, :, -1, :-1]  # [batch, head, key]
+    weighted_vote = torch.einsum("bhp,bhpv->bv", sep_pattern, ov[:, keys_v].permute(1, 0, 2, 3)).argmax(-1)
+agree_uniform = float((uniform_vote == model_answer).float().mean())
+agree_weighted = float((weighted_vote == model_answer).float().mean())
+print(f"the summed tents pick the model's answer on {agree_uniform:.0%} of test rows with uniform attention, "
+      f"{agree_weighted:.0%} when each head's tents are weighted by its actual attention from SEP")
+checks.claim(
+    "the tents alone do not explain the answer: with uniform attention they pick the model's answer on under half "
+    "of the test rows, while weighting them by the heads' real attention picks it on over 90%",
+    agree_uniform < 0.5 and agree_weighted > 0.9,
+    f"uniform {agree_uniform:.0%}, attention-weighted {agree_weighted:.0%}",
+)
+
+# %% [markdown]
+# So the mechanism is not "vote with tents, equally". No head attends to the median, yet the
+# heads' value-dependent attention (the bumpy QK tables of section 4) reweights the tents, and
+# that reweighting is what makes the summed votes peak at the median. No single head does it;
+# all four share it (ablating any one costs about a quarter of the accuracy, and patching any
+# one moves about a quarter of the answer). *How* the four QK preferences combine to sharpen
+# the peak we leave open: a good exercise is to find, per head, which values' attention weight
+# matters most for the vote.
 
 # %% [markdown]
 # ## Summary
@@ -292,8 +303,11 @@ plots.imshow(ov_sum, title="OV summed over heads: a tent around the diagonal", x
 # - No head attends to the median (largest mean attention on any rank < 0.4).
 # - Every head is necessary (mean-ablating any one drops accuracy below 90 %), and activation
 #   patching between sequences that differ in one element shows the answer spread over all heads.
-# - Summed OV circuits are tents around the diagonal: each value votes for values near itself,
-#   so the summed votes peak at the value closest to all others, the median.
+# - Summed OV circuits are tents around the diagonal: each value votes for values near itself
+#   (asserted). But the tents added with uniform attention pick the model's answer on under
+#   half of the rows; weighted by the heads' real, value-dependent attention they pick it almost
+#   always (asserted). The QK tables are not flat, and how their preferences sharpen the vote
+#   is the open part of the mechanism.
 #
 # ## Further reading
 #
