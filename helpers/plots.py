@@ -23,7 +23,7 @@ import functools
 import gzip
 import html
 import uuid
-from typing import Sequence
+from typing import Sequence, Union
 
 import numpy as np
 import plotly.express as px
@@ -33,7 +33,11 @@ from jaxtyping import Float
 from torch import Tensor
 
 
-def _np(x: Tensor | np.ndarray | Sequence[float]) -> np.ndarray:
+# Numbers as the notebooks pass them: lists (ints for steps, floats), tensors, arrays.
+Values = Union[Sequence[float | int], Tensor, np.ndarray]
+
+
+def _np(x: Values) -> np.ndarray:
     if isinstance(x, Tensor):
         return x.detach().float().cpu().numpy()
     return np.asarray(x)
@@ -71,7 +75,7 @@ def _unique(labels: list[str]) -> list[str]:
 
 
 def imshow(
-    matrix: Float[Tensor, "rows cols"] | np.ndarray,
+    matrix: Float[Tensor, "*facets rows cols"] | np.ndarray,
     x: Sequence[str] | None = None,
     y: Sequence[str] | None = None,
     title: str = "",
@@ -88,6 +92,7 @@ def imshow(
 
     String tick labels show whitespace visibly (``visible_token``). With ``facet_col=0``, name
     the panels with ``facet_names`` (plotly would title them ``facet_col=0``, ``facet_col=1``).
+    NaN cells (e.g. "never happened") are drawn grey, apart from every colour of the scale.
     """
     z = _np(matrix)
     xs, ys = _labels(x), _labels(y)
@@ -107,6 +112,8 @@ def imshow(
             if str(ann.text).startswith("facet_col="):
                 ann.text = str(facet_names[i]) if facet_names is not None and i < len(facet_names) else ""
     fig.update_layout(height=height, width=width, margin=dict(l=40, r=20, t=50, b=40))
+    if np.isnan(z).any():  # missing cells show the background: make it a grey no colour scale uses
+        fig.update_layout(plot_bgcolor="#a0a0a0")
     return fig
 
 
@@ -116,8 +123,8 @@ def _log_axis() -> dict:
 
 
 def line(
-    y: dict[str, Sequence[float] | Tensor] | Sequence[float] | Tensor,
-    x: Sequence[float] | None = None,
+    y: dict[str, Values] | Values,
+    x: Values | None = None,
     title: str = "",
     xaxis: str = "",
     yaxis: str = "",
@@ -151,7 +158,7 @@ def line(
 
 
 def bar(
-    values: Sequence[float] | Tensor,
+    values: Values,
     x: Sequence[str] | None = None,
     title: str = "",
     xaxis: str = "",
@@ -172,13 +179,13 @@ def bar(
     return fig
 
 
-def _x_for_annotation(fig: go.Figure, x: float) -> float:
+def _x_for_annotation(fig: go.Figure, x: float | int) -> float:
     # Plotly places shapes in data units but annotations on a log axis in log10 units
     # (plotly.py #2580), so a label given the data x would land at 10**x, off the plot.
-    return float(np.log10(x)) if fig.layout.xaxis.type == "log" else x
+    return float(np.log10(x)) if fig.layout.xaxis.type == "log" else float(x)
 
 
-def band(fig: go.Figure, x0: float, x1: float, label: str, color: str = "grey", y: float | None = None) -> go.Figure:
+def band(fig: go.Figure, x0: float | int, x1: float | int, label: str, color: str = "grey", y: float | None = None) -> go.Figure:
     """A shaded, labelled span of the x-axis (e.g. a training phase), log x-axes included.
 
     By default the label sits above the plot, in the band's colour, staggered against the
@@ -199,10 +206,10 @@ def band(fig: go.Figure, x0: float, x1: float, label: str, color: str = "grey", 
 
 
 def scatter(
-    x: Sequence[float] | Tensor,
-    y: Sequence[float] | Tensor,
+    x: Values,
+    y: Values,
     labels: Sequence[str] | None = None,
-    color: Sequence[float] | Sequence[str] | None = None,
+    color: Values | Sequence[str] | None = None,
     title: str = "",
     xaxis: str = "",
     yaxis: str = "",
@@ -225,7 +232,7 @@ def scatter(
 
 
 def attention_heatmaps(
-    pattern: Float[Tensor, "n_heads query_pos key_pos"],
+    pattern: Float[Tensor, "n_heads query_pos key_pos"] | np.ndarray,
     tokens: Sequence[str],
     title: str = "attention patterns",
     head_names: Sequence[str] | None = None,
@@ -412,7 +419,7 @@ def _static_tokens(tokens: Sequence[str], values: np.ndarray) -> str:
 
 
 def attention_heads(
-    pattern: Float[Tensor, "n_heads query_pos key_pos"],
+    pattern: Float[Tensor, "n_heads query_pos key_pos"] | np.ndarray,
     tokens: Sequence[str],
     head_names: Sequence[str] | None = None,
     inline: bool | None = None,
@@ -429,7 +436,7 @@ def attention_heads(
     return CircuitsVisHTML("AttentionHeads", props, _static_attention(p, tokens, names), inline)
 
 
-def colored_tokens(tokens: Sequence[str], values: Sequence[float] | Tensor, inline: bool | None = None) -> CircuitsVisHTML:
+def colored_tokens(tokens: Sequence[str], values: Values, inline: bool | None = None) -> CircuitsVisHTML:
     """circuitsvis's tokens coloured by a value each (e.g. per-token loss); offline, with a
     static fallback, as ``attention_heads``."""
     v = _np(values).astype(float)

@@ -66,6 +66,7 @@ def test_imshow_names_facets_and_shows_whitespace():
     fig = plots.imshow(torch.randn(2, 3, 3), x=[" a", "\n", " a"], y=list("xyz"), facet_col=0, facet_names=["counted", "model"])
     assert [a.text for a in fig.layout.annotations] == ["counted", "model"]
     assert fig.data[0].x[0] == "·a" and fig.data[0].x[1] == "↵" and len(set(fig.data[0].x)) == 3  # repeats kept apart
+    assert plots.imshow(torch.tensor([[1.0, float("nan")]]), zmid=None).layout.plot_bgcolor == "#a0a0a0"
     unnamed = plots.imshow(torch.randn(2, 3, 3), facet_col=0)
     assert all(not str(a.text).startswith("facet_col") for a in unnamed.layout.annotations)
 
