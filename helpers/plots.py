@@ -23,18 +23,16 @@ import functools
 import gzip
 import html
 import uuid
-from typing import Sequence, Union
+from collections.abc import Sequence
 
 import numpy as np
 import plotly.express as px
 import plotly.graph_objects as go
-import torch
 from jaxtyping import Float
 from torch import Tensor
 
-
 # Numbers as the notebooks pass them: lists (ints for steps, floats), tensors, arrays.
-Values = Union[Sequence[float | int], Tensor, np.ndarray]
+Values = Sequence[float | int] | Tensor | np.ndarray
 
 
 def _np(x: Values) -> np.ndarray:
@@ -185,7 +183,9 @@ def _x_for_annotation(fig: go.Figure, x: float | int) -> float:
     return float(np.log10(x)) if fig.layout.xaxis.type == "log" else float(x)
 
 
-def band(fig: go.Figure, x0: float | int, x1: float | int, label: str, color: str = "grey", y: float | None = None) -> go.Figure:
+def band(
+    fig: go.Figure, x0: float | int, x1: float | int, label: str, color: str = "grey", y: float | None = None
+) -> go.Figure:
     """A shaded, labelled span of the x-axis (e.g. a training phase), log x-axes included.
 
     By default the label sits above the plot, in the band's colour, staggered against the
@@ -259,7 +259,7 @@ def attention_heatmaps(
         labels={"x": "key", "y": "query"},
         facet_row_spacing=min(0.12, 0.5 / rows) if rows > 1 else None,
     )
-    for i, ann in enumerate(fig.layout.annotations):
+    for ann in fig.layout.annotations:
         ann.text = names[int(str(ann.text).split("=")[-1])] if str(ann.text).startswith("facet_col=") else ann.text
     n = len(tokens)
     step = max(1, -(-n // 30))  # at most ~30 labels per axis
@@ -336,10 +336,13 @@ class CircuitsVisHTML:
     the picture stays. The HTML is the same on every machine (no network probe)."""
 
     def __init__(self, element: str, props: dict, static_html: str, inline: bool | None = None):
+        import sys
+
         from circuitsvis.utils.convert_props import convert_props
 
         self.uid = "course-cv-" + uuid.uuid4().hex[:12]
-        embed = inline if inline is not None else not _Bundle.embedded
+        # Colab draws each output in its own frame, so there every view carries the JavaScript.
+        embed = inline if inline is not None else not _Bundle.embedded or "google.colab" in sys.modules
         if embed:
             _Bundle.embedded = True
         script = (_LOADER % _circuitsvis_js_gz_b64() if embed else "") + _RENDER % {
@@ -393,7 +396,9 @@ def _static_attention(p: np.ndarray, tokens: Sequence[str], names: Sequence[str]
                 cells.append(f'<td style="background:{_blue(v)}"></td>')
             if blank:
                 cells.append(f'<td colspan="{blank}"></td>' if blank > 1 else "<td></td>")
-            rows.append(f'<tr style="height:12px"><th style="text-align:right;white-space:pre;padding:0 4px">{i} {shown[i]}</th>{"".join(cells)}</tr>')
+            rows.append(
+                f'<tr style="height:12px"><th style="text-align:right;white-space:pre;padding:0 4px">{i} {shown[i]}</th>{"".join(cells)}</tr>'
+            )
         tables.append(
             '<table style="border-collapse:collapse;table-layout:fixed;margin:0 16px 8px 0;font-size:10px;font-weight:normal">'
             f'<caption style="font-size:11px">{html.escape(str(name))}</caption>'

@@ -20,10 +20,10 @@ import shutil
 import subprocess
 import sys
 import sysconfig
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
 COURSE_DIST = re.compile(r"^(__editable__\.?_?mechinterp_course_helpers|mechinterp_course_helpers)", re.I)
@@ -45,7 +45,9 @@ def test_readme_colab_links_and_badges_come_from_repo_url():
         name = link.rsplit("/", 1)[-1]
         assert link == nb.COLAB_URL.format(name=name), f"README link {link} does not match tools/nb.py REPO_URL"
         assert (ROOT / "notebooks" / name).exists(), f"README links a notebook that does not exist: {name}"
-    assert nb.COLAB_URL.startswith("https://colab.research.google.com/github/" + nb.REPO_URL.removeprefix("https://github.com/"))
+    assert nb.COLAB_URL.startswith(
+        "https://colab.research.google.com/github/" + nb.REPO_URL.removeprefix("https://github.com/")
+    )
     assert nb.REPO_URL in nb.SETUP_CELL
     src = sorted((ROOT / "notebooks" / "src").glob("[0-9][0-9]_*.py"))[0]
     badge = nb.build_notebook(src).cells[0].source
@@ -57,13 +59,24 @@ def test_colab_ranges_keep_colabs_torch():
     from packaging.requirements import Requirement
     from packaging.version import Version
 
-    deps = {Requirement(d).name: Requirement(d) for d in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]}
+    deps = {
+        Requirement(d).name: Requirement(d)
+        for d in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    }
     for colab_torch in ("2.5.1+cu121", "2.6.0+cu124", "2.8.0+cu126", "2.9.0+cu126"):
-        assert deps["torch"].specifier.contains(Version(colab_torch)), f"pyproject's torch range would replace Colab's torch {colab_torch}"
-    pins = dict(line.split("==") for line in (ROOT / "requirements.txt").read_text().splitlines() if "==" in line and not line.startswith("#"))
+        assert deps["torch"].specifier.contains(Version(colab_torch)), (
+            f"pyproject's torch range would replace Colab's torch {colab_torch}"
+        )
+    pins = dict(
+        line.split("==")
+        for line in (ROOT / "requirements.txt").read_text().splitlines()
+        if "==" in line and not line.startswith("#")
+    )
     for name, req in deps.items():
         if name in pins:
-            assert req.specifier.contains(Version(pins[name])), f"requirements.txt pins {name}=={pins[name]}, outside pyproject's {req.specifier}"
+            assert req.specifier.contains(Version(pins[name])), (
+                f"requirements.txt pins {name}=={pins[name]}, outside pyproject's {req.specifier}"
+            )
 
 
 def _preinstalled(dest: Path) -> Path:
@@ -91,7 +104,9 @@ def test_setup_cell_installs_the_course_without_touching_torch(tmp_path):
     (own_site / "colab_preinstalled.pth").write_text(f"import site; site.addsitedir({str(pre)!r})\n")
     stub = tmp_path / "stub" / "google" / "colab"  # no google/__init__.py: google.protobuf stays importable
     stub.mkdir(parents=True)
-    (stub / "__init__.py").write_text('"""A stand-in for Colab\'s module: the setup cell only checks that it is imported."""\n')
+    (stub / "__init__.py").write_text(
+        '"""A stand-in for Colab\'s module: the setup cell only checks that it is imported."""\n'
+    )
 
     # The course, as a learner's Colab clones it: from the repository, here a local copy of it.
     origin = tmp_path / "origin.git"
@@ -99,7 +114,11 @@ def test_setup_cell_installs_the_course_without_touching_torch(tmp_path):
     content = tmp_path / "content"
     content.mkdir()
 
-    setup = next(c.source for c in nb.build_notebook(ROOT / "notebooks" / "src" / "00_tour.py").cells if "setup" in c.metadata.get("tags", []))
+    setup = next(
+        c.source
+        for c in nb.build_notebook(ROOT / "notebooks" / "src" / "00_tour.py").cells
+        if "setup" in c.metadata.get("tags", [])
+    )
     assert setup == nb.SETUP_CELL and "/content/course" in setup
     script = "\n".join([
         "import google.colab  # Colab imports it before any cell runs",
@@ -131,5 +150,7 @@ def test_setup_cell_installs_the_course_without_touching_torch(tmp_path):
     installed = sorted(p.name for p in own_site.iterdir() if p.name.endswith(".dist-info"))
     assert all(COURSE_DIST.match(n) for n in installed), f"the setup cell installed more than the course: {installed}"
     pip_log = log.read_text(errors="replace")
-    for line in re.findall(r"Installing collected packages: (.*)", pip_log) + re.findall(r"Uninstalling (\S+)", pip_log):
+    for line in re.findall(r"Installing collected packages: (.*)", pip_log) + re.findall(
+        r"Uninstalling (\S+)", pip_log
+    ):
         assert "torch" not in line.lower(), f"pip touched torch: {line}"

@@ -36,6 +36,15 @@ def test_only_the_first_view_in_a_kernel_embeds_the_bundle(monkeypatch):
     assert len(second) < 10_000
 
 
+def test_on_colab_every_view_embeds_the_bundle(monkeypatch):
+    import sys
+    import types
+
+    monkeypatch.setattr(plots._Bundle, "embedded", True)
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    assert "atob(" in plots.attention_heads(_pattern(), list("abcde"))._repr_html_()  # outputs are separate frames
+
+
 def test_static_picture_needs_no_script_and_labels_tokens():
     view = plots.attention_heads(_pattern(n_heads=2), ["<bos>", " the", "\n", " ", "cat"], head_names=["L0H0", "L0H1"],
                                  inline=False)._repr_html_()  # fmt: skip
@@ -63,7 +72,9 @@ def test_attention_heatmaps_have_token_ticks():
 
 
 def test_imshow_names_facets_and_shows_whitespace():
-    fig = plots.imshow(torch.randn(2, 3, 3), x=[" a", "\n", " a"], y=list("xyz"), facet_col=0, facet_names=["counted", "model"])
+    fig = plots.imshow(
+        torch.randn(2, 3, 3), x=[" a", "\n", " a"], y=list("xyz"), facet_col=0, facet_names=["counted", "model"]
+    )
     assert [a.text for a in fig.layout.annotations] == ["counted", "model"]
     assert fig.data[0].x[0] == "·a" and fig.data[0].x[1] == "↵" and len(set(fig.data[0].x)) == 3  # repeats kept apart
     assert plots.imshow(torch.tensor([[1.0, float("nan")]]), zmid=None).layout.plot_bgcolor == "#a0a0a0"

@@ -30,7 +30,7 @@ import nbformat
 # clone come from it, and tests/test_colab_setup.py checks the README's Colab links against it.
 REPO_URL = "https://github.com/mechinterp-course/mechinterp-from-scratch"
 BRANCH = "main"
-COLAB_URL = "https://colab.research.google.com/github/" + REPO_URL.removeprefix("https://github.com/") + f"/blob/{BRANCH}/notebooks/{{name}}"
+COLAB_URL = f"https://colab.research.google.com/github/{REPO_URL.removeprefix('https://github.com/')}/blob/{BRANCH}/notebooks/{{name}}"
 # The setup cell clones $COURSE_REPO_URL when set (a test points it at a local copy), else REPO_URL.
 REPO_URL_ENV = "COURSE_REPO_URL"
 # `run` sets this in the kernel's environment: helpers.runtime then stores a PNG with each plotly
@@ -189,7 +189,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("command", choices=["build", "run", "make", "check"])
     ap.add_argument("paths", nargs="+", type=Path)
-    ap.add_argument("--no-images", action="store_true", help="run: store plotly JSON only, no PNGs (not for committing)")
+    ap.add_argument("--no-images", action="store_true", help="run: plotly JSON only, no PNGs (never commit that)")
     args = ap.parse_args()
     bad = 0
     if args.command in ("run", "make") and not args.no_images:
