@@ -78,11 +78,59 @@ for name in ["hook_embed", "blocks.0.hook_resid_pre", "blocks.0.attn.hook_q", "b
     print(f"{name:28s} {tuple(cache[name].shape)}")
 
 # %% [markdown]
-# ### Exercise 1 — recompute an attention pattern
+# Every exercise in the course has the same shape: a header with its difficulty, importance
+# and time, the task with shapes, a hint you can unfold, a function to fill in, and a check.
+# Leave a function as it is (`return None`) and the notebook goes on with the reference
+# solution; `checks.show_solution("name")` prints it when you want to compare.
+#
+# ### Exercise 1 — queries and keys from the residual stream
+#
+# > **Difficulty** 1/5 · **Importance** 4/5 · **Time** about 5 minutes
+#
+# This model has no LayerNorm, so a head's queries are a linear map of the residual stream:
+# `q = x W_Q + b_Q`. Given `resid` `[batch, pos, d_model]`, a layer's `W` `[n_heads, d_model, d_head]`
+# and `b` `[n_heads, d_head]`, return `[batch, pos, n_heads, d_head]`. The same function gives
+# the keys from `W_K`, `b_K`.
+#
+# <details><summary>Hint</summary>
+#
+# `torch.einsum("bpm,hmd->bphd", resid, W)` contracts `d_model`; `b` then broadcasts over batch and pos.
+#
+# </details>
+
+# %%
+def project(resid: torch.Tensor, W: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """resid: [batch, pos, d_model]; W: [n_heads, d_model, d_head]; b: [n_heads, d_head] -> [batch, pos, n_heads, d_head]."""
+    return None  # YOUR CODE HERE
+
+# %%
+with torch.no_grad():
+    resid = cache["blocks.0.hook_resid_pre"]
+    W_Q, b_Q, W_K, b_K = model.W_Q[0], model.b_Q[0], model.W_K[0], model.b_K[0]
+    project = checks.check_exercise(
+        "project", project,
+        inputs=[(resid, W_Q, b_Q), (resid, W_K, torch.randn_like(b_K))],  # the biases start at 0: test a nonzero one too
+    )  # fmt: skip
+    q, k = project(resid, W_Q, b_Q), project(resid, W_K, b_K)
+print("max |q - cache's hook_q|:", float((q - cache["blocks.0.attn.hook_q"]).abs().max()),
+      " max |k - cache's hook_k|:", float((k - cache["blocks.0.attn.hook_k"]).abs().max()))  # fmt: skip
+
+# %% [markdown]
+# ### Exercise 2 — recompute an attention pattern
+#
+# > **Difficulty** 2/5 · **Importance** 5/5 · **Time** about 10 minutes
 #
 # A head's attention pattern is `softmax(q·k / sqrt(d_head))` over keys, with future keys
 # masked out (a token cannot look ahead). Write it from the cached queries and keys, shaped
 # `[batch, pos, n_heads, d_head]`, and return `[batch, n_heads, query_pos, key_pos]`.
+#
+# <details><summary>Hint</summary>
+#
+# `torch.einsum("bqhd,bkhd->bhqk", q, k)` gives the scores; divide by `sqrt(d_head)`; set the
+# entries above the diagonal (`torch.triu(torch.ones(n, n, dtype=torch.bool), diagonal=1)`) to
+# `-inf` with `masked_fill`; then `softmax(dim=-1)`, over the keys.
+#
+# </details>
 
 # %%
 def attention_pattern(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
@@ -118,6 +166,62 @@ plots.attention_heads(cache["blocks.0.attn.hook_pattern"][0], str_tokens)
 plots.attention_heatmaps(cache["blocks.0.attn.hook_pattern"][0], str_tokens, title="layer 0, untrained")
 
 # %% [markdown]
+# Two numbers summarise the patterns we will meet most: how much a head attends to the
+# *previous* token, and how much to the *first* token.
+#
+# ### Exercise 3 — the previous-token score
+#
+# > **Difficulty** 1/5 · **Importance** 4/5 · **Time** about 5 minutes
+#
+# Given patterns `[batch, n_heads, query_pos, key_pos]`, return `[n_heads]`: for each head, the
+# attention from query `i` to key `i - 1`, averaged over the batch and the queries `i >= 1`.
+#
+# <details><summary>Hint</summary>
+#
+# The pairs (query `i`, key `i - 1`) lie on one diagonal:
+# `pattern.diagonal(offset=-1, dim1=-2, dim2=-1)` is `[batch, n_heads, pos - 1]`.
+#
+# </details>
+
+# %%
+def previous_token_score(pattern: torch.Tensor) -> torch.Tensor:
+    """pattern: [batch, n_heads, q, k] -> [n_heads] mean attention from query i to key i - 1."""
+    return None  # YOUR CODE HERE
+
+# %%
+untrained_patterns = [cache[f"blocks.{layer}.attn.hook_pattern"] for layer in range(cfg.n_layers)]
+previous_token_score = checks.check_exercise(
+    "previous_token_score", previous_token_score, inputs=[(p,) for p in untrained_patterns]
+)
+
+# %% [markdown]
+# ### Exercise 4 — the first-token score
+#
+# > **Difficulty** 1/5 · **Importance** 3/5 · **Time** about 5 minutes
+#
+# Return `[n_heads]`: each head's attention on key 0, averaged over the batch and the queries
+# `i >= 1`. (Query 0 has no choice: its only key is itself.)
+#
+# <details><summary>Hint</summary>
+#
+# `pattern[..., 1:, 0]` is `[batch, n_heads, pos - 1]`: average it over the batch and the queries.
+#
+# </details>
+
+# %%
+def first_token_score(pattern: torch.Tensor) -> torch.Tensor:
+    """pattern: [batch, n_heads, q, k] -> [n_heads] mean attention on key 0 from queries 1, 2, ..."""
+    return None  # YOUR CODE HERE
+
+# %%
+first_token_score = checks.check_exercise(
+    "first_token_score", first_token_score, inputs=[(p,) for p in untrained_patterns]
+)
+for layer, p in enumerate(untrained_patterns):
+    print(f"untrained layer {layer}: previous-token {[round(float(s), 2) for s in previous_token_score(p)]}, "
+          f"first-token {[round(float(s), 2) for s in first_token_score(p)]}")  # fmt: skip
+
+# %% [markdown]
 # ## 4. Train for a few seconds
 #
 # *Objectives: train with the course loop; compare the loss with the baseline of guessing.*
@@ -136,6 +240,38 @@ history = training.train(model, train_rows, train_cfg, eval_fn=lambda m: {"val_l
 print(history.summary())
 plots.line({"train": history.train_loss}, title="training loss", xaxis="step", yaxis="loss (nats)")
 
+# %% [markdown]
+# Guessing uniformly ignores that some tokens are far more common than others. A better
+# context-free guess predicts every token with its frequency in the training rows: the
+# *unigram* guess.
+#
+# ### Exercise 5 — the loss of a unigram guess
+#
+# > **Difficulty** 2/5 · **Importance** 3/5 · **Time** about 10 minutes
+#
+# Count how often each token occurs in `train_rows[:, 1:]` (`[n_rows, n_ctx]`; the BOS at
+# position 0 is never predicted), add 0.1 to every count, normalise to probabilities `p`, and
+# return the mean of `-log p(token)` over the tokens of `val_rows[:, 1:]`, in nats, as a float.
+#
+# <details><summary>Hint</summary>
+#
+# `torch.bincount(train_rows[:, 1:].reshape(-1), minlength=d_vocab)` counts; index the log-probabilities
+# with `val_rows[:, 1:]` and average. `torch.log` is the natural log (nats), like the training loss.
+#
+# </details>
+
+# %%
+def unigram_loss(train_rows: torch.Tensor, val_rows: torch.Tensor, d_vocab: int) -> float:
+    """Cross-entropy (nats) on val_rows[:, 1:] of guessing each token with its add-0.1 frequency in train_rows[:, 1:]."""
+    return None  # YOUR CODE HERE
+
+# %%
+unigram_loss = checks.check_exercise(
+    "unigram_loss", unigram_loss, inputs=[(train_rows[:200], val_rows, 2048), (train_rows, val_rows, 2048)]
+)
+print(f"validation loss of the unigram guess {unigram_loss(train_rows, val_rows, 2048):.2f} nats, "
+      f"of the trained model {history.last('val_loss'):.2f}")  # fmt: skip
+
 # %%
 uniform = torch.log(torch.tensor(2048.0)).item()
 checks.claim(
@@ -152,6 +288,12 @@ checks.claim(
 logits, cache = model.run_with_cache(tokens)
 plots.attention_heatmaps(cache["blocks.0.attn.hook_pattern"][0], str_tokens, title="layer 0, after 200 steps")
 
+# %%
+for layer in range(cfg.n_layers):  # the same text as the untrained scores above
+    p = cache[f"blocks.{layer}.attn.hook_pattern"]
+    print(f"trained layer {layer}: previous-token {[round(float(s), 2) for s in previous_token_score(p)]}, "
+          f"first-token {[round(float(s), 2) for s in first_token_score(p)]}")  # fmt: skip
+
 # %% [markdown]
 # ## 5. Hooks: intervene on a forward pass
 #
@@ -162,9 +304,49 @@ plots.attention_heatmaps(cache["blocks.0.attn.hook_pattern"][0], str_tokens, tit
 # `[batch, pos, n_heads, d_head]`; zeroing one head's slice removes that head from the model.
 
 # %% [markdown]
-# ### Exercise 2 — zero-ablate a head
+# To measure what a change did, we need the loss of a forward pass.
 #
-# Return a copy of `z` in which head `head` is all zeros, and every other head unchanged.
+# ### Exercise 6 — the next-token loss
+#
+# > **Difficulty** 2/5 · **Importance** 5/5 · **Time** about 10 minutes
+#
+# Given `logits` `[batch, pos, d_vocab]` and `tokens` `[batch, pos]`, return the cross-entropy of
+# each prediction, `[batch, pos - 1]`: the logits at position `p` are scored on the token at `p + 1`.
+#
+# <details><summary>Hint</summary>
+#
+# `torch.nn.functional.cross_entropy(logits[:, :-1].reshape(-1, d_vocab), tokens[:, 1:].reshape(-1), reduction="none")`,
+# then `.view(batch, pos - 1)`.
+#
+# </details>
+
+# %%
+def next_token_loss(logits: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+    """logits: [batch, pos, d_vocab]; tokens: [batch, pos] -> [batch, pos - 1] per-token cross-entropy (nats)."""
+    return None  # YOUR CODE HERE
+
+# %%
+val_batch = val_rows[:32]
+with torch.no_grad():
+    val_logits = model(val_batch)
+next_token_loss = checks.check_exercise("next_token_loss", next_token_loss, inputs=[(val_logits, val_batch)])
+clean = next_token_loss(val_logits, val_batch).mean().item()
+print(f"clean loss on 32 validation rows {clean:.3f} nats")
+
+# %% [markdown]
+# ### Exercise 7 — zero-ablate a head
+#
+# > **Difficulty** 1/5 · **Importance** 5/5 · **Time** about 5 minutes
+#
+# Given `z` `[batch, pos, n_heads, d_head]`, return a copy in which head `head` is all zeros,
+# and every other head unchanged.
+#
+# <details><summary>Hint</summary>
+#
+# The head axis is axis 2: `z[:, :, head]`. Clone first: a hook must not change the cached
+# activation in place.
+#
+# </details>
 
 # %%
 def ablate_head(z: torch.Tensor, head: int) -> torch.Tensor:
@@ -177,15 +359,32 @@ ablate_head = checks.check_exercise(
     "ablate_head", ablate_head, inputs=[(z, 0), (z, 3)]
 )
 
-val_batch = val_rows[:32]
-clean = training.next_token_loss(model(val_batch), val_batch).mean().item()
-effects = []
-for layer in range(cfg.n_layers):
-    for head in range(cfg.n_heads):
-        hook = (f"blocks.{layer}.attn.hook_z", lambda z, hook, h=head: ablate_head(z, h))
-        ablated = model.run_with_hooks(val_batch, fwd_hooks=[hook])
-        effects.append(training.next_token_loss(ablated, val_batch).mean().item() - clean)
-effects = torch.tensor(effects).view(cfg.n_layers, cfg.n_heads)
+# %% [markdown]
+# ### Exercise 8 — the effect of ablating each head
+#
+# > **Difficulty** 2/5 · **Importance** 5/5 · **Time** about 15 minutes
+#
+# Return `[n_layers, n_heads]`: for each head, the mean next-token loss on `tokens` with that
+# head zeroed by `ablate(z, head)` at `blocks.{layer}.attn.hook_z`, minus the clean mean loss.
+# A hook is a pair `(hook_name, fn)` with `fn(activation, hook)` returning the replacement,
+# passed as `model.run_with_hooks(tokens, fwd_hooks=[...])`.
+#
+# <details><summary>Hint</summary>
+#
+# Loop over layers and heads; the hook is `(f"blocks.{layer}.attn.hook_z", lambda z, hook, h=head: ablate(z, h))`
+# (the default argument `h=head` freezes the head in the lambda). Use `training.next_token_loss`
+# (or yours) for both losses.
+#
+# </details>
+
+# %%
+def ablation_effects(model: torch.nn.Module, tokens: torch.Tensor, ablate) -> torch.Tensor:
+    """[n_layers, n_heads]: loss with head (layer, head) zeroed by ablate(z, head), minus the clean loss."""
+    return None  # YOUR CODE HERE
+
+# %%
+ablation_effects = checks.check_exercise("ablation_effects", ablation_effects, inputs=[(model, val_batch, ablate_head)])
+effects = ablation_effects(model, val_batch, ablate_head)
 plots.imshow(effects, x=[f"H{h}" for h in range(cfg.n_heads)], y=["L0", "L1"], title="loss increase when a head is ablated", xaxis="head", yaxis="layer")
 
 # %%
