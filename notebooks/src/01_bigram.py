@@ -25,11 +25,6 @@
 #
 # The course corpus is Shakespeare, cut into rows of 128 BPE tokens that each start with
 # `<|bos|>` (id 0). A bigram is a pair of neighbouring tokens inside a row.
-#
-# ### Exercise 1 — bigram counts
-#
-# Return `counts[a, b]` = the number of times token `b` directly follows token `a` in `rows`
-# (`[batch, pos]` integer ids), as a float `[d_vocab, d_vocab]` tensor. Pairs never cross rows.
 
 # %%
 import torch
@@ -41,7 +36,22 @@ train_rows, val_rows, tokenizer = data.token_dataset(n_ctx=128, vocab_size=2048,
 d_vocab = tokenizer.vocab_size
 print("training rows", tuple(train_rows.shape), "validation rows", tuple(val_rows.shape))
 
+# %% [markdown]
+# ### Exercise 1 — bigram counts
+#
+# > **Difficulty** 2/5 · **Importance** 4/5 · **Time** about 10 minutes
+#
+# Return `counts[a, b]` = the number of times token `b` directly follows token `a` in `rows`
+# (`[batch, pos]` integer ids), as a float `[d_vocab, d_vocab]` tensor. Pairs never cross rows.
+#
+# <details><summary>Hint</summary>
+#
+# The pairs are `(rows[:, :-1], rows[:, 1:])`. Encode each pair as one number `a * d_vocab + b`,
+# count those with `torch.bincount(..., minlength=d_vocab * d_vocab)`, and `.view(d_vocab, d_vocab)`.
+#
+# </details>
 
+# %%
 def bigram_counts(rows: torch.Tensor, d_vocab: int) -> torch.Tensor:
     """counts[a, b] = how often b directly follows a inside a row of `rows`."""
     return None  # YOUR CODE HERE
@@ -52,21 +62,83 @@ bigram_counts = checks.check_exercise(
     inputs=[(torch.tensor([[0, 1, 2, 1, 2], [0, 2, 2, 3, 3]]), 4), (train_rows[:50], d_vocab)]
 )
 counts = bigram_counts(train_rows, d_vocab)
-count_lp = bigram.bigram_log_probs(counts, alpha=0.1)  # add-0.1 smoothing: unseen pairs get a little mass
-unigram_lp = bigram.unigram_log_probs(counts, alpha=0.1)
 freq = counts.sum(1)  # how often each token occurs as the current token
 print(f"{int(counts.sum()):,} bigrams; {int((counts > 0).sum()):,} distinct pairs out of {d_vocab ** 2:,}")
 
 # %% [markdown]
+# ### Exercise 2 — from counts to log-probabilities
+#
+# > **Difficulty** 1/5 · **Importance** 4/5 · **Time** about 5 minutes
+#
+# Return `log P(next = b | current = a)`, `[d_vocab, d_vocab]`, with add-`alpha` smoothing: add
+# `alpha` to every count (so a pair never seen still gets a little probability), then make each
+# row sum to 1.
+#
+# <details><summary>Hint</summary>
+#
+# `smoothed = counts + alpha`; divide by `smoothed.sum(-1, keepdim=True)`; take `.log()`.
+#
+# </details>
+
+# %%
+def bigram_log_probs(counts: torch.Tensor, alpha: float) -> torch.Tensor:
+    """counts: [d_vocab, d_vocab] -> log P(next | current), each row normalised after adding alpha."""
+    return None  # YOUR CODE HERE
+
+# %%
+bigram_log_probs = checks.check_exercise("bigram_log_probs", bigram_log_probs, inputs=[(counts, 0.1), (counts[:50, :50], 1.0)])
+count_lp = bigram_log_probs(counts, alpha=0.1)  # add-0.1 smoothing: unseen pairs get a little mass
+
+# %% [markdown]
+# ### Exercise 3 — the unigram baseline
+#
+# > **Difficulty** 1/5 · **Importance** 3/5 · **Time** about 5 minutes
+#
+# The best prediction that ignores the current token is the **unigram** distribution: how often
+# each token occurs as the *next* token. From the same `counts`, return `log P(next = b)`,
+# `[d_vocab]`, with add-`alpha` smoothing.
+#
+# <details><summary>Hint</summary>
+#
+# "How often `b` is the next token" sums column `b`: `counts.sum(0)`. Add `alpha`, normalise, log.
+#
+# </details>
+
+# %%
+def unigram_log_probs(counts: torch.Tensor, alpha: float) -> torch.Tensor:
+    """counts: [d_vocab, d_vocab] -> [d_vocab] log P(next = b), ignoring the current token."""
+    return None  # YOUR CODE HERE
+
+# %%
+unigram_log_probs = checks.check_exercise("unigram_log_probs", unigram_log_probs, inputs=[(counts, 0.1)])
+unigram_lp = unigram_log_probs(counts, alpha=0.1)
+
+# %% [markdown]
 # How good are these tables as predictors? The loss of predicting the validation rows with the
-# counted bigram table, compared with the unigram table (no context at all):
+# counted bigram table, compared with the unigram table (no context at all).
+#
+# ### Exercise 4 — the loss of a table
+#
+# > **Difficulty** 2/5 · **Importance** 4/5 · **Time** about 5 minutes
+#
+# Given a log-probability table `table_lp` `[d_vocab, d_vocab]` (`[current, next]`) and token
+# `rows` `[batch, pos]`, return the mean next-token loss (nats, a float) of predicting
+# `rows[:, 1:]` from `rows[:, :-1]` with the table.
+#
+# <details><summary>Hint</summary>
+#
+# Index with two tensors at once: `table_lp[rows[:, :-1], rows[:, 1:]]` is `[batch, pos - 1]`,
+# the log-probability of each actual next token. The loss is minus its mean.
+#
+# </details>
 
 # %%
 def table_loss(table_lp: torch.Tensor, rows: torch.Tensor) -> float:
     """Mean next-token loss of predicting rows[:, 1:] from rows[:, :-1] with a [d_vocab, d_vocab] log-prob table."""
-    return float(-table_lp[rows[:, :-1], rows[:, 1:]].mean())
+    return None  # YOUR CODE HERE
 
-
+# %%
+table_loss = checks.check_exercise("table_loss", table_loss, inputs=[(count_lp, val_rows[:64])])
 bigram_val = table_loss(count_lp, val_rows)
 unigram_val = table_loss(unigram_lp.expand(d_vocab, -1), val_rows)
 print(f"validation loss: unigram table {unigram_val:.2f}, counted bigram table {bigram_val:.2f} nats")
@@ -88,11 +160,46 @@ trained, card = lm.lm_checkpoint("attn0l")
 print(card["notes"], {k: v for k, v in card["metrics"].items()})
 
 # %% [markdown]
-# ### Exercise 2 — the mean KL to the counted table
+# ### Exercise 5 — the model's bigram table
+#
+# > **Difficulty** 2/5 · **Importance** 5/5 · **Time** about 5 minutes
+#
+# Return the 0-layer model's next-token log-probabilities for every current token,
+# `log_softmax(W_E W_U + b_U)`, shaped `[d_vocab (current), d_vocab (next)]`. Leave out the
+# positional term. `model.W_E` is `[d_vocab, d_model]`, `model.W_U` `[d_model, d_vocab]`, `model.b_U` `[d_vocab]`.
+#
+# <details><summary>Hint</summary>
+#
+# `(model.W_E @ model.W_U + model.b_U).log_softmax(-1)`, under `torch.no_grad()` (or `.detach()`):
+# row `a` is a distribution over the next token.
+#
+# </details>
+
+# %%
+def zero_layer_log_probs(model: torch.nn.Module) -> torch.Tensor:
+    """A 0-layer model -> [d_vocab, d_vocab] log P(next | current) = log_softmax(W_E W_U + b_U)."""
+    return None  # YOUR CODE HERE
+
+# %%
+zero_layer_log_probs = checks.check_exercise("zero_layer_log_probs", zero_layer_log_probs, inputs=[(trained,), (live,)])
+model_lp = zero_layer_log_probs(trained)
+
+# %% [markdown]
+# ### Exercise 6 — the mean KL to the counted table
+#
+# > **Difficulty** 2/5 · **Importance** 4/5 · **Time** about 10 minutes
 #
 # For each current token `a`, `KL(P_count(.|a) || P_model(.|a))` measures how far the model's
 # prediction is from the counted one. Average it over current tokens, weighting each by how often
-# it occurs (`weights`, normalise them). `p_log` and `q_log` are `[d_vocab, d_vocab]` log-probs.
+# it occurs (`weights`, normalise them). `p_log` and `q_log` are `[d_vocab, d_vocab]` log-probs
+# (`q_log` may also be one `[d_vocab]` row for all, like the unigram); return a float.
+#
+# <details><summary>Hint</summary>
+#
+# `KL(p || q) = sum_b p(b) (log p(b) - log q(b))`: `p_log.exp() * (p_log - q_log)`, summed over the
+# last axis, is one KL per row; then `(w * kl).sum()` with `w = weights / weights.sum()`.
+#
+# </details>
 
 # %%
 def mean_kl(p_log: torch.Tensor, q_log: torch.Tensor, weights: torch.Tensor) -> float:
@@ -100,15 +207,14 @@ def mean_kl(p_log: torch.Tensor, q_log: torch.Tensor, weights: torch.Tensor) -> 
     return None  # YOUR CODE HERE
 
 # %%
-model_lp = bigram.zero_layer_log_probs(trained)
 mean_kl = checks.check_exercise(
     "mean_kl", mean_kl,
     inputs=[(count_lp, model_lp, freq), (count_lp[:5, :5].log_softmax(-1), count_lp[5:10, :5].log_softmax(-1), torch.ones(5))],
 )
 kl_model = mean_kl(count_lp, model_lp, freq)
-kl_live = mean_kl(count_lp, bigram.zero_layer_log_probs(live), freq)
+kl_live = mean_kl(count_lp, zero_layer_log_probs(live), freq)
 kl_unigram = mean_kl(count_lp, unigram_lp.expand(d_vocab, -1), freq)
-kl_init = mean_kl(count_lp, bigram.zero_layer_log_probs(models.build_model(cfg)), freq)
+kl_init = mean_kl(count_lp, zero_layer_log_probs(models.build_model(cfg)), freq)
 print(f"mean KL to the counted bigrams: untrained {kl_init:.2f}, unigram {kl_unigram:.2f}, live 300 steps {kl_live:.2f}, attn0l {kl_model:.2f} nats")
 plots.line({"training loss (live run)": live_hist.train_loss}, title="0-layer model, live training", xaxis="step", yaxis="loss (nats)")
 
@@ -138,13 +244,37 @@ checks.claim(
 #
 # "What follows `a`?" is row `a` of the table; "what predicts `b`?" — the tokens after which `b`
 # is most likely — is column `b`.
+#
+# ### Exercise 7 — the top previous tokens
+#
+# > **Difficulty** 1/5 · **Importance** 3/5 · **Time** about 5 minutes
+#
+# Given a table `[d_vocab (current), d_vocab (next)]`, return the `k` tokens `a` with the highest
+# `table[a, token]` (the tokens after which `token` is most likely) and their values, as two lists
+# `(ids, values)`, highest first. (`bigram.top_next` does the same for the row: what follows `token`.)
+#
+# <details><summary>Hint</summary>
+#
+# `vals, idx = table[:, token].topk(k)`; return `idx.tolist(), vals.tolist()`.
+#
+# </details>
 
 # %%
+def top_previous(table: torch.Tensor, token: int, k: int = 10) -> tuple[list[int], list[float]]:
+    """[d_vocab, d_vocab] table -> (the k tokens a with the highest table[a, token], their values)."""
+    return None  # YOUR CODE HERE
+
+# %%
+top_previous = checks.check_exercise(
+    "top_previous", top_previous, inputs=[(count_lp, tokenizer.encode(" thou")[0], 8), (model_lp, tokenizer.encode("KING")[0], 8)]
+)
+
+
 def show(token: str, k: int = 8) -> None:
     (i,) = tokenizer.encode(token)
     for name, table in [("counted", count_lp), ("attn0l ", model_lp)]:
         nxt, _ = bigram.top_next(table, i, k)
-        prv, _ = bigram.top_previous(table, i, k)
+        prv, _ = top_previous(table, i, k)
         print(f"{name} after {token!r}: {[tokenizer.id_to_str(t) for t in nxt]}")
         print(f"{name} {token!r} most likely after: {[tokenizer.id_to_str(t) for t in prv]}")
 
@@ -160,9 +290,33 @@ sub = torch.stack([count_lp[common][:, common], model_lp[common][:, common]])
 fig = plots.imshow(sub, x=labels, y=labels, facet_col=0, title="log P(next | current) for the 25 most common tokens: counted (left) vs attn0l (right)", zmid=None, xaxis="next", yaxis="current", height=520)
 fig
 
+# %% [markdown]
+# ### Exercise 8 — does the model rank the counted favourite high?
+#
+# > **Difficulty** 2/5 · **Importance** 3/5 · **Time** about 10 minutes
+#
+# Given two tables `model_lp` and `count_lp` (`[rows, d_vocab]`, one row per current token),
+# return the share of rows (a float) whose counted most likely next token is among the model's
+# `k` most likely next tokens. With `k = 1` it is the share of rows where their favourites agree.
+#
+# <details><summary>Hint</summary>
+#
+# `model_lp.topk(k, dim=-1).indices` is `[rows, k]`; compare it with `count_lp.argmax(-1, keepdim=True)`
+# (broadcasts), `.any(-1)`, then the mean of the floats.
+#
+# </details>
+
 # %%
-top1_agree = (count_lp[common].argmax(-1) == model_lp[common].argmax(-1)).float().mean().item()
-top5_hit = (model_lp[common].topk(5, dim=-1).indices == count_lp[common].argmax(-1, keepdim=True)).any(-1).float().mean().item()
+def top_k_agreement(model_lp: torch.Tensor, count_lp: torch.Tensor, k: int) -> float:
+    """Share of rows whose argmax in count_lp is among the k largest entries of model_lp."""
+    return None  # YOUR CODE HERE
+
+# %%
+top_k_agreement = checks.check_exercise(
+    "top_k_agreement", top_k_agreement, inputs=[(model_lp[common], count_lp[common], 1), (model_lp[common], count_lp[common], 5)]
+)
+top1_agree = top_k_agreement(model_lp[common], count_lp[common], 1)
+top5_hit = top_k_agreement(model_lp[common], count_lp[common], 5)
 print(f"for the 25 most common tokens, the model's most likely next token equals the counted one for {100 * top1_agree:.0f}%;")
 print(f"the counted most likely next token is among the model's top 5 for {100 * top5_hit:.0f}%")
 
