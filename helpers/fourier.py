@@ -135,9 +135,7 @@ def excluded_logits(
     return logits.float() - restricted_logits(logits, freqs, op) + logits.float().mean(dim=(0, 1), keepdim=True)
 
 
-def grid_loss(
-    logits: Float[Tensor, "p p d_out"], op: str = "add", pairs: Int[Tensor, "n 2"] | None = None
-) -> float:
+def grid_loss(logits: Float[Tensor, "p p d_out"], op: str = "add", pairs: Int[Tensor, "n 2"] | None = None) -> float:
     """Cross-entropy of grid logits against ``a op b mod p``, over all pairs or only ``pairs``."""
     p = logits.shape[0]
     a = torch.arange(p)[:, None].expand(p, p)
@@ -163,3 +161,22 @@ def cos_fit_fraction(logits: Float[Tensor, "p p p"], freqs: list[int], op: str =
     alpha = torch.linalg.lstsq(X, y[:, None]).solution
     resid = y - (X @ alpha).squeeze(1)
     return float(1 - resid.pow(2).sum() / y.pow(2).sum())
+
+
+def circle_projection(W: Float[Tensor, "p d"], k: int) -> Float[Tensor, "p 2"]:
+    """Each row of ``W`` (a number ``a`` mod p), centred, in the plane of frequency ``k``: its ``[p, 2]``
+    coordinates on an orthonormal basis of ``span(cos_k @ W, sin_k @ W)`` (Gram-Schmidt, cos first).
+
+    If ``W[a] = mean + u cos(w_k a) + v sin(w_k a)`` with ``u, v`` orthogonal and of equal norm, the
+    points lie on a circle, at angle ``w_k a`` (notebook 06: a grokked embedding).
+    """
+    p = W.shape[0]
+    if not 1 <= k <= (p - 1) // 2:
+        raise ConfigError(f"frequency {k} is out of range 1..{(p - 1) // 2} for p={p}.")
+    basis, _ = fourier_basis(p)
+    Wf = W.float()
+    cos_dir, sin_dir = basis[2 * k - 1] @ Wf, basis[2 * k] @ Wf  # [d] each: where frequency k lives in W's columns
+    e1 = cos_dir / cos_dir.norm()
+    e2 = sin_dir - (sin_dir @ e1) * e1
+    e2 = e2 / e2.norm()
+    return (Wf - Wf.mean(dim=0)) @ torch.stack([e1, e2], dim=1)
