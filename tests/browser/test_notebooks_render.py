@@ -40,7 +40,8 @@ ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("COURSE_CHROMIUM", "/usr/bin/chromium")
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
 NOTEBOOKS = sorted(
-    Path(p).resolve() for p in glob.glob(os.environ.get("COURSE_NOTEBOOKS", str(ROOT / "notebooks" / "[0-9][0-9]_*.ipynb")))
+    Path(p).resolve()
+    for p in glob.glob(os.environ.get("COURSE_NOTEBOOKS", str(ROOT / "notebooks" / "[0-9][0-9]_*.ipynb")))
 )
 FLAGS = [
     "--headless",
@@ -114,11 +115,15 @@ LIVE = "_live_attention_view.ipynb"
 def _write_live_notebook(path: Path) -> None:
     import nbformat
 
-    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    nb = nbformat.v4.new_notebook(
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    )
     nb.cells = [
-        nbformat.v4.new_code_cell("import torch\nfrom helpers import plots\n"
-                                  "pattern = torch.tensor([[1.0, 0, 0], [0.5, 0.5, 0], [0.2, 0.3, 0.5]]).expand(2, 3, 3)\n"
-                                  "plots.attention_heads(pattern, ['<bos>', ' cat', '\\n'])"),  # fmt: skip
+        nbformat.v4.new_code_cell(
+            "import torch\nfrom helpers import plots\n"
+            "pattern = torch.tensor([[1.0, 0, 0], [0.5, 0.5, 0], [0.2, 0.3, 0.5]]).expand(2, 3, 3)\n"
+            "plots.attention_heads(pattern, ['<bos>', ' cat', '\\n'])"
+        ),
         nbformat.v4.new_code_cell("plots.colored_tokens(['a', ' b', 'c'], [0.5, -1.0, 2.0])"),
     ]
     nbformat.write(nb, path)
@@ -145,7 +150,7 @@ def _stop(proc: subprocess.Popen) -> None:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    """JupyterLab on 127.0.0.1 serving a copy of the notebooks; yields its base URL."""
+    """JupyterLab on 127.0.0.1 serving a copy of the notebooks; yields its base URL and folder."""
     if not NOTEBOOKS:
         pytest.fail(f"no notebooks match {os.environ.get('COURSE_NOTEBOOKS', 'notebooks/NN_*.ipynb')}")
     tmp = tmp_path_factory.mktemp("lab")
@@ -177,11 +182,24 @@ def lab(tmp_path_factory):
     )
     port = _free_port()
     log = open(tmp / "jupyterlab.log", "wb")  # noqa: SIM115 - closed below
-    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
-           "--ServerApp.token=", "--ServerApp.password=", "--allow-root", f"--ServerApp.root_dir={served}",
-           "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]  # fmt: skip
-    proc = subprocess.Popen(cmd, cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            start_new_session=True)  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        f"--port={port}",
+        "--ServerApp.ip=127.0.0.1",
+        "--ServerApp.token=",
+        "--ServerApp.password=",
+        "--allow-root",
+        f"--ServerApp.root_dir={served}",
+        "--LabApp.expose_app_in_browser=True",
+        "--LabApp.news_url=",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+    ]
+    proc = subprocess.Popen(
+        cmd, cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         t0 = time.time()
@@ -194,7 +212,7 @@ def lab(tmp_path_factory):
             if time.time() - t0 > 120:
                 pytest.fail(f"JupyterLab did not answer within 120 s; see {tmp / 'jupyterlab.log'}")
             time.sleep(0.5)
-        yield base
+        yield base, served
     finally:
         _stop(proc)
         log.close()
@@ -203,7 +221,9 @@ def lab(tmp_path_factory):
 @pytest.fixture(scope="module")
 def browser(lab):
     if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(f"no Chromium at {CHROMIUM}: run `make chromium` (apt-get install chromium), or set COURSE_CHROMIUM")
+        pytest.fail(
+            f"no Chromium at {CHROMIUM}: run `make chromium` (apt-get install chromium), or set COURSE_CHROMIUM"
+        )
     sync_api = pytest.importorskip("playwright.sync_api", reason="pip install -r requirements.txt (playwright)")
     with sync_api.sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
@@ -211,34 +231,49 @@ def browser(lab):
         b.close()
 
 
-def _wait_for_figures(page, expected: int, limit: float = 60) -> None:
-    """Until as many plotly figures as stored have rendered, or their number stops changing."""
+FIGURES_JS = """() => {
+  const q = s => Array.from(document.querySelectorAll(s));
+  return q('.js-plotly-plot').filter(p => p.querySelector('.main-svg')).length
+       + q('.jp-RenderedImage img, .jp-RenderedPlotly img.plot-img[src^="data:"]').filter(i => i.complete && i.naturalWidth).length;
+}"""
+
+
+def _wait_for_figures(page, expected: int, limit: float = 120) -> None:
+    """Until the stored figures have rendered (as plotly or as their PNG), or, once some have,
+    their number stops changing for 15 s (a slow machine may take a while to start)."""
     t0, last, since = time.time(), -1, time.time()
     while time.time() - t0 < limit:
-        n = page.evaluate("() => document.querySelectorAll('.js-plotly-plot .main-svg').length ? "
-                          "document.querySelectorAll('.js-plotly-plot').length : 0")  # fmt: skip
+        n = page.evaluate(FIGURES_JS)
         if n != last:
             last, since = n, time.time()
-        if (n >= expected and time.time() - since > 1) or time.time() - since > 10:
+        if (n >= expected and time.time() - since > 1) or (n > 0 and time.time() - since > 15):
             return
         time.sleep(0.5)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_renders_offline(path, lab, browser):
-    stored = _stored(path)
+    lab, served = lab
+    stored = _stored(served / path.name)  # the copy JupyterLab serves, even if the checkout changes meanwhile
     ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = ctx.new_page()
     external, page_errors = [], []
-    page.on("request", lambda r: urllib.parse.urlsplit(r.url).hostname not in ("127.0.0.1", None)
-            and r.url.split(":")[0] in ("http", "https", "ws", "wss") and external.append(r.url[:160]))  # fmt: skip
+    page.on(
+        "request",
+        lambda r: (
+            urllib.parse.urlsplit(r.url).hostname not in ("127.0.0.1", None)
+            and r.url.split(":")[0] in ("http", "https", "ws", "wss")
+            and external.append(r.url[:160])
+        ),
+    )
     page.on("pageerror", lambda e: page_errors.append(str(e)[:200]))
     try:
         page.goto(f"{lab}/lab/tree/{urllib.parse.quote(path.name)}?reset", timeout=120_000)
         page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=120_000)
-        page.wait_for_function(f"() => document.querySelectorAll('.jp-NotebookPanel .jp-Cell').length >= {stored['cells']}",
-                               timeout=60_000)  # fmt: skip
-        _wait_for_figures(page, stored["plotly"] if stored["plotly"] == stored["figures"] else 0)
+        page.wait_for_function(
+            f"() => document.querySelectorAll('.jp-NotebookPanel .jp-Cell').length >= {stored['cells']}", timeout=60_000
+        )
+        _wait_for_figures(page, stored["figures"])
         page.wait_for_timeout(500)
         seen = page.evaluate(INSPECT_JS, stored["solutions"])
         page.evaluate("() => window.jupyterapp?.shell.currentWidget?.sessionContext?.shutdown()")  # free the kernel
@@ -249,8 +284,10 @@ def test_notebook_renders_offline(path, lab, browser):
     # In an untrusted notebook (a fresh clone) plotly's renderer shows a figure's stored PNG when
     # it has one; once its cell runs (or the notebook is trusted), the interactive figure.
     if seen["plotly"] + seen["images"] != stored["figures"] or seen["images_broken"]:
-        problems.append(f"{seen['plotly']} plotly figures and {seen['images'] - seen['images_broken']} images rendered "
-                        f"of {stored['figures']} stored figures")  # fmt: skip
+        problems.append(
+            f"{seen['plotly']} plotly figures and {seen['images'] - seen['images_broken']} images rendered "
+            f"of {stored['figures']} stored figures"
+        )
     if seen["plotly_tiny"] or seen["plotly_empty"]:
         problems.append(f"{seen['plotly_tiny']} plotly figures tiny, {seen['plotly_empty']} without a plot")
     if seen["attention_blank"]:
@@ -270,18 +307,29 @@ LIVE_JS = """() => Array.from(document.querySelectorAll('.jp-NotebookPanel:not(.
 
 def test_attention_view_runs_offline(lab, browser):
     """Run cells that make circuitsvis views: they draw in the page, offline, and hide the picture."""
+    lab, _ = lab
     ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = ctx.new_page()
     external = []
-    page.on("request", lambda r: urllib.parse.urlsplit(r.url).hostname not in ("127.0.0.1", None)
-            and r.url.split(":")[0] in ("http", "https", "ws", "wss") and external.append(r.url[:160]))  # fmt: skip
+    page.on(
+        "request",
+        lambda r: (
+            urllib.parse.urlsplit(r.url).hostname not in ("127.0.0.1", None)
+            and r.url.split(":")[0] in ("http", "https", "ws", "wss")
+            and external.append(r.url[:160])
+        ),
+    )
     try:
         page.goto(f"{lab}/lab/tree/{LIVE}?reset", timeout=120_000)
-        page.wait_for_function("() => window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel?.status === 'idle'",
-                               timeout=180_000)  # fmt: skip
+        page.wait_for_function(
+            "() => window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel?.status === 'idle'",
+            timeout=180_000,
+        )
         page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
-        page.wait_for_function(f"() => ({LIVE_JS})().length === 2 && ({LIVE_JS})().every(v => v.drawn > 0 && !v.static_shown)",
-                               timeout=180_000)  # fmt: skip
+        page.wait_for_function(
+            f"() => ({LIVE_JS})().length === 2 && ({LIVE_JS})().every(v => v.drawn > 0 && !v.static_shown)",
+            timeout=180_000,
+        )
         views = page.evaluate(LIVE_JS)
         page.evaluate("() => window.jupyterapp?.shell.currentWidget?.sessionContext?.shutdown()")
         page.wait_for_timeout(300)
