@@ -25,7 +25,9 @@ def attention_pattern(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
 
 def unigram_loss(train_rows: torch.Tensor, val_rows: torch.Tensor, d_vocab: int) -> float:
     """Cross-entropy (nats) on val_rows[:, 1:] of guessing every token with its add-0.1 frequency in train_rows[:, 1:]."""
-    log_p = bigram.unigram_log_probs(bigram.bigram_counts(train_rows, d_vocab), alpha=0.1)  # counts.sum(0): tokens at positions >= 1
+    log_p = bigram.unigram_log_probs(
+        bigram.bigram_counts(train_rows, d_vocab), alpha=0.1
+    )  # counts.sum(0): tokens at positions >= 1
     return float(-log_p[val_rows[:, 1:]].mean())
 
 

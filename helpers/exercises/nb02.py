@@ -78,7 +78,11 @@ def _norms_of_query(pattern: torch.Tensor, v: torch.Tensor, W_O: torch.Tensor) -
 
 def _head_inputs() -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor, int]]:
     g = torch.Generator().manual_seed(0)
-    z, W_O, W_U = torch.randn(2, 5, 4, 3, generator=g), torch.randn(4, 3, 8, generator=g), torch.randn(8, 11, generator=g)
+    z, W_O, W_U = (
+        torch.randn(2, 5, 4, 3, generator=g),
+        torch.randn(4, 3, 8, generator=g),
+        torch.randn(8, 11, generator=g),
+    )
     return [(z, W_O, W_U, 0), (z, W_O, W_U, 3)]
 
 

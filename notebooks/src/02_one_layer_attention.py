@@ -60,7 +60,17 @@ plots.attention_heatmaps(cache["blocks.0.attn.hook_pattern"][0], str_tokens, tit
 #
 # ### Exercise 1 — one head's logit term
 #
-# Return `z[:, :, head] @ W_O[head] @ W_U`, shaped `[batch, pos, d_vocab]`.
+# > **Difficulty** 1/5 · **Importance** 5/5 · **Time** about 5 minutes
+#
+# Given `z` `[batch, pos, n_heads, d_head]`, the layer's `W_O` `[n_heads, d_head, d_model]` and
+# `W_U` `[d_model, d_vocab]`, return head `head`'s term `z_h W_O^h W_U`, shaped `[batch, pos, d_vocab]`.
+#
+# <details><summary>Hint</summary>
+#
+# Select the head on axis 2 of `z` (`z[:, :, head]`, `[batch, pos, d_head]`), then multiply by
+# `W_O[head]` and by `W_U`.
+#
+# </details>
 
 # %%
 def head_logits(z: torch.Tensor, W_O: torch.Tensor, W_U: torch.Tensor, head: int) -> torch.Tensor:
@@ -83,6 +93,33 @@ checks.claim(
     "our head_logits matches the decomposition's head-2 term",
     torch.allclose(head_logits(cache["blocks.0.attn.hook_z"], W_O, W_U, 2), comps[3, :1, : text_tokens.shape[1]], atol=1e-4),
 )
+
+# %% [markdown]
+# ### Exercise 2 — the direct path
+#
+# > **Difficulty** 2/5 · **Importance** 4/5 · **Time** about 10 minutes
+#
+# The direct path is everything in the residual stream that is not a head's output: the token
+# and positional embeddings and the attention bias `b_O`, unembedded, plus `b_U`. From the
+# `model` and a `cache` of `run_with_cache`, return it shaped `[batch, pos, d_vocab]`.
+#
+# <details><summary>Hint</summary>
+#
+# `(cache["hook_embed"] + cache["hook_pos_embed"] + model.b_O[0]) @ model.W_U + model.b_U`,
+# under `torch.no_grad()`. (`dla.direct_logit_attribution(...).direct_and_heads()[0]` is the same thing.)
+#
+# </details>
+
+# %%
+def direct_path_logits(model: torch.nn.Module, cache) -> torch.Tensor:
+    """[batch, pos, d_vocab]: (embed + pos_embed + b_O) @ W_U + b_U, from a 1-layer attention-only model's cache."""
+    return None  # YOUR CODE HERE
+
+# %%
+direct_path_logits = checks.check_exercise("direct_path_logits", direct_path_logits, inputs=[(model, cache), (model, cache32)])
+with torch.no_grad():  # your own decomposition: direct path + one head_logits per head
+    ours = direct_path_logits(model, cache32) + sum(head_logits(cache32["blocks.0.attn.hook_z"], W_O, W_U, h_) for h_ in range(cfg.n_heads))
+print("max |your direct path + your head terms - logits|:", float((ours - full).abs().max()))
 
 # %%
 # The same attribution, read at the true next token: position p is scored on tokens[p + 1].
@@ -109,11 +146,20 @@ plots.imshow(dla_next[:, 0, :39], x=[f"{i}:{t}" for i, t in enumerate(str_tokens
 # has mostly positive eigenvalues. Elhage et al. summarise it as
 # `sum(eigenvalues) / sum(|eigenvalues|)`: +1 for pure copying, -1 for pure suppression.
 #
-# ### Exercise 2 — the copying score
+# ### Exercise 3 — the copying score
 #
-# For a square matrix `M`, return `Re(sum of eigenvalues) / sum(|eigenvalues|)` as a float.
-# (Tip: `torch.linalg.eigvals`. The nonzero eigenvalues of `A B` equal those of `B A`, so for the
-# factored `2048 x 2048` circuit we may pass the small `32 x 32` product instead.)
+# > **Difficulty** 2/5 · **Importance** 4/5 · **Time** about 10 minutes
+#
+# For a square matrix `M` `[n, n]`, return `Re(sum of eigenvalues) / sum(|eigenvalues|)` as a float.
+# The nonzero eigenvalues of `A B` equal those of `B A`, so for the factored `2048 x 2048`
+# circuit we may pass the small `32 x 32` product instead.
+#
+# <details><summary>Hint</summary>
+#
+# `eig = torch.linalg.eigvals(M.double())` is complex; `eig.sum().real / eig.abs().sum()`
+# (`.abs()` of a complex number is its modulus).
+#
+# </details>
 
 # %%
 def copying_score(M: torch.Tensor) -> float:
@@ -137,10 +183,32 @@ print("OV copying scores:", {f"L0H{h}": round(float(s), 2) for h, s in enumerate
 # distance (how many tokens back its attention sits, on average, for queries past position 20)
 # and its previous-token score.
 
+#
+# ### Exercise 4 — the mean attention distance
+#
+# > **Difficulty** 2/5 · **Importance** 3/5 · **Time** about 10 minutes
+#
+# Given patterns `[batch, n_heads, query_pos, key_pos]`, return `[n_heads]`: for each query `i`,
+# the attention-weighted distance `sum_j alpha_ij (i - j)` back to its keys, averaged over the
+# batch and over the queries `i >= q_from`.
+#
+# <details><summary>Hint</summary>
+#
+# `pos = torch.arange(n)`; `pos[:, None] - pos[None, :]` is the `[query, key]` table of `i - j`
+# (the causal pattern is 0 where it is negative). Multiply, sum over keys, slice `[:, :, q_from:]`,
+# mean over batch and queries.
+#
+# </details>
+
 # %%
-pos = torch.arange(cfg.n_ctx)
+def attention_distance(pattern: torch.Tensor, q_from: int) -> torch.Tensor:
+    """pattern: [batch, n_heads, q, k] -> [n_heads] mean of sum_j alpha_ij (i - j) over batch and queries i >= q_from."""
+    return None  # YOUR CODE HERE
+
+# %%
 pat = cache32["blocks.0.attn.hook_pattern"]  # [batch, head, q, k]
-distance = (pat * (pos[:, None] - pos[None, :]).clamp(min=0)).sum(-1)[:, :, 20:].mean((0, 2))
+attention_distance = checks.check_exercise("attention_distance", attention_distance, inputs=[(pat, 20), (pat[:4], 5)])
+distance = attention_distance(pat, 20)
 prev_score = heads.previous_token_score(pat)
 for h_ in range(cfg.n_heads):
     print(f"L0H{h_}: copying {scores[h_]:+.2f}   mean attention distance {distance[h_]:5.1f} tokens   previous-token score {prev_score[h_]:.2f}")
@@ -164,32 +232,97 @@ checks.claim(
 # in each row of their OV circuits the token's own logit sits near the middle (its median rank
 # is printed below, out of 2,048; a copying head puts it near the top). Train longer or bigger
 # and rerun the scores: it is a good exercise to see whether more heads turn into copiers.
+#
+# ### Exercise 5 — where a token's own logit ranks in its OV row
+#
+# > **Difficulty** 2/5 · **Importance** 3/5 · **Time** about 5 minutes
+#
+# Row `b` of a token OV circuit `M` (`[source token, output logit]`, square) is what attending to
+# `b` adds to every logit. Return `[n]`: for each row `b`, how many entries of the row exceed its
+# own entry `M[b, b]` (0 when the token's own logit tops its row).
+#
+# <details><summary>Hint</summary>
+#
+# `M.diagonal()[:, None]` is a column of the own entries; compare `M >` it and sum over each row.
+#
+# </details>
+
+# %%
+def own_logit_rank(M: torch.Tensor) -> torch.Tensor:
+    """M: [n, n] -> [n] the number of entries of row b larger than M[b, b]."""
+    return None  # YOUR CODE HERE
 
 # %%
 with torch.no_grad():
+    own_logit_rank = checks.check_exercise("own_logit_rank", own_logit_rank, inputs=[(ovs[0].AB[:300, :300],), (ovs[1].AB,)])
     for h_ in range(cfg.n_heads):
         full_h = ovs[h_].AB  # [source token, output logit]
-        own_rank = (full_h > full_h.diagonal()[:, None]).sum(1).float().median()  # 0 = the top of its row
+        own_rank = own_logit_rank(full_h).float().median()  # 0 = the top of its row
         print(f"L0H{h_}: copying score {scores[h_]:+.2f}; median rank of a token's own logit in its OV row {own_rank:.0f} of {cfg.d_vocab}")
 
 # %% [markdown]
 # **What does the copying head copy?** For each source token `B`, compare the OV row's entry for
 # `B` itself with the rest of the row (a z-score: how many standard deviations the token's own
 # logit stands above the others). The tokens it copies most, and what attending to each of them
-# promotes:
+# promotes. For each, we also read the QK circuit with the token as a *query*: its row, centred
+# over queries (which keys *this* query prefers, beyond what every query likes).
+#
+# ### Exercise 6 — the own-logit z-score
+#
+# > **Difficulty** 2/5 · **Importance** 3/5 · **Time** about 5 minutes
+#
+# For a square OV circuit `M` `[n, n]`, return `[n]`: `(M[b, b] - mean of row b) / std of row b`.
+#
+# <details><summary>Hint</summary>
+#
+# `M.diagonal()`, `M.mean(1)`, `M.std(1)`: all `[n]`, one per row.
+#
+# </details>
+
+# %%
+def own_logit_zscore(M: torch.Tensor) -> torch.Tensor:
+    """M: [n, n] -> [n] (M[b, b] - mean of row b) / std of row b."""
+    return None  # YOUR CODE HERE
 
 # %%
 h = far  # the long-range copying head
+with torch.no_grad():
+    ov_full = ovs[h].AB  # [source token, output logit], 2048 x 2048: small enough to form here
+    own_logit_zscore = checks.check_exercise("own_logit_zscore", own_logit_zscore, inputs=[(ov_full,), (ovs[0].AB[:300, :300],)])
+
+# %% [markdown]
+# ### Exercise 7 — a centred QK row
+#
+# > **Difficulty** 2/5 · **Importance** 4/5 · **Time** about 10 minutes
+#
+# The token QK circuit is factored as `qk_a @ qk_b` (`qk_a` `[d_vocab, d_head]` the query side,
+# `qk_b` `[d_head, d_vocab]` the key side). Return the row of token `query` with the mean row
+# over all queries subtracted, `[d_vocab]`, without forming the `2048 x 2048` matrix.
+#
+# <details><summary>Hint</summary>
+#
+# The mean of the rows of `A B` is `A.mean(0) @ B`: so the centred row is `(qk_a[query] - qk_a.mean(0)) @ qk_b`.
+#
+# </details>
+
+# %%
+def centred_qk_row(qk_a: torch.Tensor, qk_b: torch.Tensor, query: int) -> torch.Tensor:
+    """qk_a: [d_vocab, d_head]; qk_b: [d_head, d_vocab] -> [d_vocab] row `query` of qk_a @ qk_b minus the mean row."""
+    return None  # YOUR CODE HERE
+
+# %%
 qk = circuits.full_qk_circuit(model, 0, h)
 qk_a, qk_b = qk.A, qk.B  # query side [2048, 32], key side [32, 2048]
 with torch.no_grad():
-    ov_full = ovs[h].AB  # [source token, output logit], 2048 x 2048: small enough to form here
-    own_z = (ov_full.diagonal() - ov_full.mean(1)) / ov_full.std(1)
+    centred_qk_row = checks.check_exercise(
+        "centred_qk_row", centred_qk_row, inputs=[(qk_a, qk_b, tokenizer.encode("\n")[0]), (qk_a, qk_b, 100)]
+    )  # fmt: skip
+    own_z = own_logit_zscore(ov_full)
     top_sources = own_z.topk(10).indices.tolist()
     for b in top_sources:
         promoted = [tokenizer.id_to_str(int(t)) for t in ov_full[b].topk(5).indices]
         # QK row centred over queries: which keys *this* query prefers, beyond what every query likes
-        attended = [tokenizer.id_to_str(int(t)) for t in ((qk_a[b] - qk_a.mean(0)) @ qk_b)[1:].topk(5).indices + 1]  # skip BOS
+        attended = [tokenizer.id_to_str(int(t)) for t in centred_qk_row(qk_a, qk_b, b)[1:].topk(5).indices + 1]  # skip BOS
         print(f"attending to {tokenizer.id_to_str(b)!r:>13} (z {own_z[b]:.1f}) promotes {promoted}; as a query it looks for {attended}")
 names = [tokenizer.id_to_str(b) for b in top_sources]
 n_caps = sum(t.strip().isupper() and len(t.strip()) >= 3 for t in names)
@@ -215,7 +348,7 @@ checks.claim(
 # %%
 newline = tokenizer.encode("\n")[0]
 with torch.no_grad():
-    nl_row = (qk_a[newline] - qk_a.mean(0)) @ qk_b  # [key token]
+    nl_row = centred_qk_row(qk_a, qk_b, newline)  # [key token]
 nl_top = [tokenizer.id_to_str(int(t)) for t in nl_row[1:].topk(5).indices + 1]  # skip BOS
 nl_caps = sum(t.strip().isupper() and len(t.strip()) >= 3 for t in nl_top)
 print(f"as a query, '\\n' looks for {nl_top}")
@@ -238,14 +371,38 @@ checks.claim(
 # A head's output at query `i` is `sum_j alpha_ij f(x_j)` with `f(x_j) = v_j W_O`. A large weight
 # on a key whose `f(x_j)` is tiny moves almost nothing. Kobayashi et al. found that the tokens
 # that collect the most weight in BERT (separators, `[CLS]`) often carry small vectors: the
-# head "rests" there. `circuits.weighted_value_norms` computes `||alpha_ij f(x_j)||`; below we
-# also compute `||f(x_j)||` itself, per key position, straight from `v` and `W_O`.
+# head "rests" there. You compute `||alpha_ij f(x_j)||` in the exercise; below we also compute
+# `||f(x_j)||` itself, per key position, straight from `v` and `W_O`.
+#
+# ### Exercise 8 — norm-weighted attention
+#
+# > **Difficulty** 3/5 · **Importance** 4/5 · **Time** about 15 minutes
+#
+# Given a pattern `[batch, n_heads, query_pos, key_pos]`, the values `v` (`hook_v`,
+# `[batch, key_pos, n_heads, d_head]`) and the layer's `W_O` `[n_heads, d_head, d_model]`, return
+# `||alpha_ij f(x_j)||` with `f(x_j) = v_j W_O^h`, shaped like the pattern.
+#
+# <details><summary>Hint</summary>
+#
+# `torch.einsum("bkhd,hdm->bhkm", v, W_O).norm(dim=-1)` is `||f(x_j)||`, `[batch, head, key]`;
+# since `alpha_ij >= 0`, `||alpha_ij f(x_j)|| = alpha_ij ||f(x_j)||`: multiply the pattern by it with
+# a query axis inserted (`unsqueeze(2)`).
+#
+# </details>
+
+# %%
+def weighted_value_norms(pattern: torch.Tensor, v: torch.Tensor, W_O: torch.Tensor) -> torch.Tensor:
+    """pattern: [batch, head, q, k]; v: [batch, k, head, d_head]; W_O: [head, d_head, d_model] -> [batch, head, q, k]."""
+    return None  # YOUR CODE HERE
 
 # %%
 rows, c = val_rows[:32], cache32  # the 32 validation rows cached in section 2
 pattern = c["blocks.0.attn.hook_pattern"]  # [batch, head, q, k]
 with torch.no_grad():
-    norms = circuits.weighted_value_norms(pattern, c["blocks.0.attn.hook_v"], model.W_O[0])
+    weighted_value_norms = checks.check_exercise(
+        "weighted_value_norms", weighted_value_norms, inputs=[(pattern[:4], c["blocks.0.attn.hook_v"][:4], model.W_O[0])]
+    )  # fmt: skip
+    norms = weighted_value_norms(pattern, c["blocks.0.attn.hook_v"], model.W_O[0])
 # share of each key position's attention weight and of its norm-weighted attention, per head
 q_from = 8  # skip the first queries, whose few keys all get large weights
 w_bos = pattern[:, :, q_from:, 0].sum() / pattern[:, :, q_from:].sum()
