@@ -74,8 +74,40 @@ print(cfg)
 period = 50
 rep = tasks.repeated_random_tokens(batch=32, seq_len=period, d_vocab=cfg.d_vocab, seed=1)
 logits, cache = model.run_with_cache(rep)
+print(rep.shape, logits.shape)
+
+# %% [markdown]
+# ### Exercise 1 — the loss on each copy
+#
+# > **Difficulty** 1/5 · **Importance** 4/5 · **Time** about 5 minutes
+#
+# Given `logits` `[batch, 2 * period + 1, d_vocab]` and `tokens` `[batch, 2 * period + 1]`
+# holding `[BOS] r r`, return two Python floats: the mean next-token loss (in nats) on the
+# tokens of the first copy and on those of the second, leaving out each copy's first token
+# (nothing in the context predicts it).
+#
+# <details><summary>Hint</summary>
+#
+# `training.next_token_loss(logits, tokens)` is `[batch, pos - 1]`, its entry `j` the loss on
+# token `j + 1`. With `period = (pos - 1) // 2`, the first copy's predictable tokens are
+# `j = 1 .. period - 1` and the second copy's `j = period + 1 ..` to the end.
+#
+# </details>
+#
+# Leave the function as it is to continue with the reference (`checks.show_solution("repeat_losses")` prints it).
+
+# %%
+def repeat_losses(logits: torch.Tensor, tokens: torch.Tensor) -> tuple[float, float]:
+    """logits [batch, pos, d_vocab], tokens [batch, pos] on [BOS] r r -> (first-copy loss, second-copy loss) in nats."""
+    return None  # YOUR CODE HERE
+
+
+# %%
+repeat_losses = checks.check_exercise("repeat_losses", repeat_losses, inputs=[(logits, rep), (logits[:4], rep[:4])])
+
+# %%
 per_token = training.next_token_loss(logits, rep).mean(0)  # entry j: loss on predicting token j + 1
-first, second = circuits.repeat_losses(logits, rep)
+first, second = repeat_losses(logits, rep)
 print(f"loss on the first copy {first:.2f}, on the second copy {second:.2f} nats")
 plots.line({"loss": per_token}, x=list(range(2, rep.shape[1] + 1)), title="per-token loss on [BOS] r r (r: 50 random tokens)", xaxis="position of the predicted token", yaxis="loss (nats)")
 
@@ -96,7 +128,7 @@ checks.claim(
 # head attends to key `i - 1`. Both scores are the average attention mass on that key, in [0, 1].
 # (Olsson et al. call the induction score on repeated random tokens the *prefix-matching* score.)
 #
-# ### Exercise 1 — the induction score
+# ### Exercise 2 — the induction score
 #
 # > **Difficulty** 2/5 · **Importance** 5/5 · **Time** about 10 minutes
 #
@@ -183,7 +215,7 @@ plots.attention_heatmaps(pair, short_str, head_names=pair_names, title="previous
 # `W_B = W_QK^T` of the layer-1 head (both `d_model x d_model`, rank `d_head`). Random matrices of
 # that shape already score above 0, so we compare with a random baseline.
 #
-# ### Exercise 2 — the composition score
+# ### Exercise 3 — the composition score
 #
 # > **Difficulty** 1/5 · **Importance** 4/5 · **Time** about 5 minutes
 #
@@ -209,18 +241,44 @@ with torch.no_grad():
     W_QK1 = model.W_Q[1, top_ind] @ model.W_K[1, top_ind].T
 composition_score = checks.check_exercise("composition_score", composition_score, inputs=[(W_OV0, W_QK1.T), (W_QK1.T, W_OV0)])
 
+# %% [markdown]
+# ### Exercise 4 — K-composition of every pair of heads
+#
+# > **Difficulty** 2/5 · **Importance** 4/5 · **Time** about 10 minutes
+#
+# Return a `[n_heads, n_heads]` tensor whose entry `[h1, h0]` is the composition score of
+# `W_A = W_OV` of head `L0H{h0}` (`[d_model, d_model]`) with `W_B = W_QK^T` of head `L1H{h1}`,
+# using your `composition_score`. Rows are layer-1 heads, columns layer-0 heads.
+#
+# <details><summary>Hint</summary>
+#
+# `W_OV = model.W_V[0, h0] @ model.W_O[0, h0]` and `W_QK = model.W_Q[1, h1] @ model.W_K[1, h1].T`
+# (or the factored `model.OV[0, h0].AB`, `model.QK[1, h1].AB`). The keys sit on the right of
+# `W_QK`, so K-composition uses its transpose; without it you measure Q-composition.
+#
+# </details>
+
 # %%
-k_comp = circuits.k_composition_scores(model)  # [layer-1 head, layer-0 head]
+def k_composition_scores(model) -> torch.Tensor:
+    """[layer-1 head, layer-0 head] K-composition scores of a 2-layer model."""
+    return None  # YOUR CODE HERE
+
+
+# %%
+k_composition_scores = checks.check_exercise("k_composition_scores", k_composition_scores, inputs=[(model,)])
+
+# %%
+k_comp = k_composition_scores(model)  # [layer-1 head, layer-0 head]
 baseline = circuits.random_composition_baseline(cfg.d_model, cfg.d_head, n_samples=300, seed=0)
 base_hi = float(baseline.quantile(0.99))
 print(f"random baseline: mean {baseline.mean():.3f}, 99th percentile {base_hi:.3f}")
 plots.imshow(k_comp, x=[f"L0H{h}" for h in range(cfg.n_heads)], y=[f"L1H{h}" for h in range(cfg.n_heads)], title="K-composition (layer-1 keys reading layer-0 outputs)", zmid=None, height=320)
 
 # %% [markdown]
-# The Gaussian baseline is too easy to beat: every layer-0 head, not only the previous-token
-# head, scores above its mean. A random Gaussian matrix has a flat spread of singular values,
-# while a trained matrix concentrates its norm in a few directions, and that alone raises the
-# score. A fairer null keeps what training gave each matrix (its singular values) and
+# The Gaussian baseline is too easy to beat: a layer-0 head that is *not* the previous-token
+# head can score above its 99th percentile too (look at the heatmap). A random Gaussian matrix
+# has a flat spread of singular values, while a trained matrix concentrates its norm in a few
+# directions, and that alone raises the score. A fairer null keeps what training gave each matrix (its singular values) and
 # randomises only how the two line up: replace `W_A` by `W_A Q`, with `Q` a random rotation of
 # the residual stream. `circuits.spectrum_preserving_baseline` samples it for one pair of heads.
 
@@ -243,6 +301,11 @@ checks.claim(
     f"percentiles {[round(float(null_hi[h_, top_prev]), 3) for h_ in ind_rows]}; smallest margin over the other "
     f"layer-0 heads {margin:.3f} (Gaussian 99th percentile {base_hi:.3f})",
 )
+
+# %% [markdown]
+# Read the table above: the previous-token column stands at well over its null's 99th
+# percentile, and the other layer-0 heads sit at or just around theirs. The weights alone say
+# that the induction heads' keys read the previous-token head, and (nearly) only it.
 
 # %% [markdown]
 # ## 5. Causal checks: ablation and activation patching
@@ -269,7 +332,7 @@ advantage = first - second
 
 def lost_when_ablated(heads_: list[tuple[int, int]]) -> float:
     """Fraction of the second-copy advantage lost when these heads are zero-ablated."""
-    _, second_ablated = circuits.repeat_losses(circuits.ablate_heads(model, rep, heads_), rep)
+    _, second_ablated = repeat_losses(circuits.ablate_heads(model, rep, heads_), rep)
     return (second_ablated - second) / advantage
 
 
@@ -307,16 +370,73 @@ checks.claim(
 # there is nearly the clean one. The informative experiment patches **one head at a time**,
 # against the control group patched at the same positions.
 
+# %% [markdown]
+# ### Exercise 5 — the corrupted input
+#
+# > **Difficulty** 1/5 · **Importance** 3/5 · **Time** about 5 minutes
+#
+# Given `rep` = `[BOS] r r` and `fresh` = `[BOS] r' r'` (both `[batch, 2 * period + 1]`), return
+# `[BOS] r' r` (same shape): a new first copy, the same second copy. Only the context changes,
+# so the tokens we score are the same in both runs.
+#
+# <details><summary>Hint</summary>
+#
+# Three slices along the position axis, joined with `torch.cat(..., dim=1)`: `rep`'s BOS,
+# `fresh`'s first copy (positions `1 .. period`), `rep`'s second copy.
+#
+# </details>
+
+# %%
+def corrupted_repeats(rep: torch.Tensor, fresh: torch.Tensor, period: int) -> torch.Tensor:
+    """[BOS] r r and [BOS] r' r' -> [BOS] r' r, all [batch, 2 * period + 1]."""
+    return None  # YOUR CODE HERE
+
+
 # %%
 fresh = tasks.repeated_random_tokens(batch=32, seq_len=period, d_vocab=cfg.d_vocab, seed=3)
-corrupt = torch.cat([rep[:, :1], fresh[:, 1 : 1 + period], rep[:, 1 + period :]], dim=1)  # [BOS] r' r
+corrupted_repeats = checks.check_exercise("corrupted_repeats", corrupted_repeats, inputs=[(rep, fresh, period)])
+corrupt = corrupted_repeats(rep, fresh, period)  # [BOS] r' r
 second_half = slice(1 + period, None)
-_, second_corrupt = circuits.repeat_losses(model(corrupt), corrupt)
+_, second_corrupt = repeat_losses(model(corrupt), corrupt)
+
+# %% [markdown]
+# ### Exercise 6 — the patching hook
+#
+# > **Difficulty** 3/5 · **Importance** 5/5 · **Time** about 15 minutes
+#
+# Run `model` on `tokens` (`[batch, pos]`, here the corrupted input) with the outputs of the
+# listed `heads` (`(layer, head)` pairs) at `positions` (a slice of the position axis) replaced
+# by their values in `source_cache` (the clean run's cache, same shape), and return the logits
+# `[batch, pos, d_vocab]`. A head's output before `W_O` is `blocks.{layer}.attn.hook_z`, shaped
+# `[batch, pos, n_heads, d_head]`.
+#
+# <details><summary>Hint</summary>
+#
+# One hook per head: `def hook(z, hook): z = z.clone(); z[:, positions, head] =
+# source_cache[hook.name][:, positions, head]; return z` (bind `head` as a default argument in
+# a loop), then `model.run_with_hooks(tokens, fwd_hooks=[(name, hook), ...])`. The course's
+# `helpers.interventions` does the same with `Site`s; here write the hook yourself.
+#
+# </details>
+
+# %%
+def patch_heads(model, tokens: torch.Tensor, source_cache, heads: list[tuple[int, int]], positions: slice) -> torch.Tensor:
+    """Logits [batch, pos, d_vocab] with hook_z of each (layer, head) at `positions` copied from source_cache."""
+    return None  # YOUR CODE HERE
 
 
+# %%
+patch_heads = checks.check_exercise(
+    "patch_heads", patch_heads,
+    inputs=[(model, corrupt[:8], {k: v[:8] for k, v in cache.items() if k.endswith("hook_z")}, [(1, top_ind)], second_half),
+            (model, corrupt[:8], {k: v[:8] for k, v in cache.items() if k.endswith("hook_z")}, [(0, top_prev), (1, 0)], slice(1, 20))],
+)  # fmt: skip
+
+
+# %%
 def recovered_by_patching(heads_: list[tuple[int, int]]) -> float:
     """Fraction of the corrupted-vs-clean second-copy gap closed by patching these heads from the clean run."""
-    _, patched = circuits.repeat_losses(circuits.patch_heads(model, corrupt, cache, heads_, positions=second_half), corrupt)
+    _, patched = repeat_losses(patch_heads(model, corrupt, cache, heads_, second_half), corrupt)
     return (second_corrupt - patched) / (second_corrupt - second)
 
 
@@ -380,6 +500,36 @@ fig = plots.line({"logged during training": best_l1}, x=steps, title="best layer
 fig.add_scatter(x=snap_steps, y=snap_scores, mode="markers", marker=dict(size=10), name="recomputed from snapshots")
 fig
 
+# %% [markdown]
+# How sudden is the rise? Measure it as the number of steps the best induction score takes to
+# go from 20% to 80% of its final value.
+#
+# ### Exercise 7 — the phase-change window
+#
+# > **Difficulty** 1/5 · **Importance** 2/5 · **Time** about 5 minutes
+#
+# Given the logged `steps` (a list of ints) and a curve `values` (a list of floats, one per
+# logged step), return `(lo_step, hi_step)`: the first logged *steps* at which the curve
+# exceeds `lo` and `hi` times its **final** value.
+#
+# <details><summary>Hint</summary>
+#
+# `final = values[-1]`; `next(s for s, v in zip(steps, values) if v > lo * final)`, and the same with `hi`.
+#
+# </details>
+
+# %%
+def phase_change_window(steps: list[int], values: list[float], lo: float = 0.2, hi: float = 0.8) -> tuple[int, int]:
+    """First logged steps at which `values` exceeds lo x and hi x its final value."""
+    return None  # YOUR CODE HERE
+
+
+# %%
+phase_change_window = checks.check_exercise(
+    "phase_change_window", phase_change_window,
+    inputs=[(steps, best_l1.tolist()), (steps, ind_curve[:, 1, top_ind].tolist(), 0.1, 0.5)],
+)  # fmt: skip
+
 # %%
 logged = dict(zip(steps, best_l1.tolist()))
 matches = [abs(logged[s] - v) < 0.05 for s, v in zip(snap_steps, snap_scores) if s in logged]
@@ -389,7 +539,7 @@ checks.claim(
     f"{sum(matches)}/{len(matches)} snapshot steps agree",
 )
 final = float(best_l1[-1])
-lo, hi = next(s_ for s_, v in zip(steps, best_l1.tolist()) if v > 0.2 * final), next(s_ for s_, v in zip(steps, best_l1.tolist()) if v > 0.8 * final)
+lo, hi = phase_change_window(steps, best_l1.tolist())  # Exercise 7
 checks.claim(
     "induction heads appear during training: the best layer-1 induction score rises from below 0.1 at initialisation to above 0.6",
     snap_scores[0] < 0.1 and final > 0.6,
