@@ -8,7 +8,7 @@ OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 CHROMIUM ?= /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup course test unit browser notebooks benchmark chromium
+.PHONY: setup course test unit lint browser notebooks benchmark chromium
 
 setup: $(VENV)/.installed
 
@@ -28,12 +28,18 @@ chromium:
 course: setup
 	$(VENV)/bin/jupyter lab notebooks/
 
-test: setup chromium
+test: setup chromium lint
 	$(OFFLINE) $(PY) -m pytest tests notebooks --nbval-lax --nbval-current-env \
 		--nbval-sanitize-with tests/sanitize.cfg --nbval-cell-timeout=900 --nbval-kernel-startup-timeout=300 -q -p no:cacheprovider
 
-unit: setup
+unit: setup lint
 	$(OFFLINE) $(PY) -m pytest tests -q -p no:cacheprovider -m "not browser"
+
+# ruff (pyproject.toml [tool.ruff]): lint everything; the format check skips the files listed in
+# [tool.ruff.format] exclude, which are still to be formatted.
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 browser: setup chromium
 	$(OFFLINE) $(PY) -m pytest tests/browser -q -p no:cacheprovider

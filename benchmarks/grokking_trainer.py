@@ -48,7 +48,9 @@ def main() -> None:
         diff = (tl(x)[:, -1] - fast(x)).abs().max().item()
 
     tl_opt = torch.optim.AdamW(tl.parameters(), lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
-    fast_opt = torch.optim.AdamW(fast.parameters(), lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay, fused=True)
+    fast_opt = torch.optim.AdamW(
+        fast.parameters(), lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay, fused=True
+    )
 
     # Both compute the loss as train_grokking does (float64 by default, as in the paper).
     loss_dtype = getattr(torch, cfg.loss_dtype)
@@ -74,7 +76,9 @@ def main() -> None:
     print(f"p={cfg.p}, {x.shape[0]} training pairs, {torch.get_num_threads()} threads, max |logit diff| {diff:.1e}")
     print(f"TransformerLens model: {tl_ms:7.1f} ms/step")
     print(f"fast trainer:          {fast_ms:7.1f} ms/step  ({tl_ms / fast_ms:.1f}x faster)")
-    print(f"speed-up per round:    {', '.join(f'{r:.1f}x' for r in ratios)} ({args.rounds} rounds of {args.steps} steps)")
+    print(
+        f"speed-up per round:    {', '.join(f'{r:.1f}x' for r in ratios)} ({args.rounds} rounds of {args.steps} steps)"
+    )
 
 
 if __name__ == "__main__":

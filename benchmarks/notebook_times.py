@@ -23,7 +23,9 @@ from nbclient import NotebookClient
 def time_notebook(path: Path, timeout: int = 1200) -> tuple[float, float]:
     """(wall seconds, kernel CPU minutes) for one execution of ``path``."""
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
+    client = NotebookClient(
+        nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    )
     start = time.perf_counter()
     with client.setup_kernel():
         pid = client.km.provisioner.pid if hasattr(client.km, "provisioner") else None

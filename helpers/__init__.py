@@ -11,25 +11,33 @@ Modules
 - ``checkpoints``   safetensors checkpoints with a JSON card, checked on load (notebook 00)
 - ``paths``         where the course keeps the files it makes (data/, or ``COURSE_DATA``)
 - ``errors``        the course's error types, each message naming the fix; one-line CLI errors
-- ``data``          the offline corpus, hub corpora when online, tokenizers (notebooks 00, 01)
+- ``data``          the offline corpus, hub corpora when online, the course's BPE, token rows (notebooks 00, 01)
+- ``tokenization``  every tokenizer: characters, the course's BPE, GPT-2's (tiktoken) (notebooks 00, 01, 05)
+- ``wordpiece``     a BERT-style WordPiece tokenizer trained offline (notebook 05)
 - ``tokens``        token ids shown as strings, top-scoring tokens (notebooks 00, 02-04)
 - ``tasks``         synthetic tasks: repeated tokens, modular arithmetic, min/median (03, 06, 08, 09)
 - ``training``      a small training loop with history and snapshots (notebook 00)
 - ``interventions`` ablate (zero / mean) and patch activations at hooks, heads, neurons, positions (00, 03, 04, 09)
 - ``heads``         attention-head detectors: previous-token, induction, duplicate, first-token (03, 04)
-- ``lm``            the language-model training recipe and its CLI (notebooks 01-04)
+- ``lm``            notebooks 01-04, a package: ``trainer`` (the recipe), ``saved`` (committed checkpoints), ``cli``
 - ``bigram``        count-based bigram tables and the 0-layer model's bigram (notebook 01)
 - ``circuits``      logit decomposition, QK/OV circuits (``FactoredMatrix``), copying scores, composition (02, 03)
-- ``dla``           direct logit attribution (the one implementation), logit lens, neurons (02, 04, 09)
+- ``dla``           direct logit attribution (the one implementation), logit lens (02, 04, 09)
+- ``neurons``       MLP neurons: top contexts, direct effect, ablation (notebook 04)
 - ``stats``         entropy, KL divergence, Spearman rank correlation (01, 05, 08, 09)
-- ``sentiment``     the review corpus, a readable classifier, baselines, tokenizers compared (05)
+- ``sentiment``     notebook 05, a package: ``reviews`` (data), ``classifier`` (model, training),
+                    ``attribution`` (baselines, per-token DLA)
 - ``sweep``         small local hyperparameter sweeps, optional wandb (notebook 05)
-- ``grokking``      grokking modular arithmetic: a fast exact trainer and its CLI (notebooks 06, 07)
+- ``grokking``      notebooks 06, 07, a package: ``config``, ``model`` (the fast exact model), ``trainer``,
+                    ``runs`` (a run on disk, resume), ``cli``, ``trends`` (grids of runs)
 - ``fourier``       the Fourier view of modular arithmetic: key frequencies, restricted loss (06)
 - ``algorithmic``   find-min / find-median: training and token-circuit tables (notebooks 08, 09)
 - ``report``        regenerates Documentation/Report.md from the notebooks' outputs
-- ``train``         the training command line: ``python -m helpers.train TASK``
+- ``train``         the training command line: ``python -m helpers.train TASK`` (and ``recipe NAME``)
+- ``cli``           command-line flags generated from the config dataclasses (one name per field)
+- ``recipes``       one named recipe per committed checkpoint; writes Documentation/checkpoints.md's table
 - ``plots``         plotly figures and circuitsvis views that render offline (notebook 00)
+- ``exercises``     a package: each notebook's exercise references and the mistakes its checks name (``nb00`` ...)
 - ``checks``        exercise self-checks and claim assertions (notebook 00)
 - ``runtime``       device choice, seeding and notebook set-up (notebook 00)
 """

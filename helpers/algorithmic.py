@@ -21,7 +21,7 @@ import argparse
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, no_type_check
 
 import torch
 from jaxtyping import Float, Int
@@ -29,6 +29,7 @@ from torch import Tensor
 from transformer_lens.model_bridge import TransformerBridge
 
 from helpers import interventions
+from helpers.cli import MISSING, Flags, option
 from helpers.configs import ModelConfig, TrainConfig
 from helpers.errors import ConfigError, ShapeError
 from helpers.tasks import SupervisedSplit, select_task
@@ -158,6 +159,7 @@ def change_one_element(
     return out, where
 
 
+@no_type_check  # checks its own shapes, raising ShapeError with the fix (tests/shape_checks.py)
 def patch_activation(
     model: TransformerBridge,
     clean: Int[Tensor, "batch pos"],
@@ -184,60 +186,76 @@ def cli_main(argv: list[str] | None = None) -> int:
     return run_cli(_select_cli, argv)
 
 
-# Config fields as the select command spells them, so that an error names the flag a user typed.
-SELECT_FLAGS = {
-    "n": "--n", "vocab": "--vocab", "n_train": "--n-train", "n_test": "--n-test", "n_layers": "--layers",
-    "n_heads": "--heads", "d_model": "--d-model", "d_mlp": "--d-mlp", "n_steps": "--steps", "lr": "--lr",
-    "batch_size": "--batch-size", "kind": "--kind",
-}  # fmt: skip
+@dataclass(frozen=True)
+class SelectOptions:
+    """The select command's task and output flags (the model's and training's are the configs' fields)."""
+
+    kind: Literal["min", "median"] = option(MISSING, "the answer: the min or the median of the elements")
+    n: int = option(5, "elements per sequence")
+    vocab: int = option(64, "element values 0 .. vocab-1")
+    n_train: int = option(20_000, "training sequences")
+    n_test: int = option(2_000, "test sequences")
+    duplicates: bool = option(False, "allow repeated values in a sequence")
+    out: Path | None = option(None, "checkpoint path (without suffix)")
+    json: Path | None = option(None, "append a result line to this JSON-lines file")
+
+
+MODEL_FIELDS = ("n_layers", "n_heads", "d_model", "d_mlp", "seed")
+TRAIN_FIELDS = ("n_steps", "lr", "batch_size")
+# This command's sizes; --d-mlp 0 also means attention-only; --threads 0 means torch's default.
+DEFAULTS = {"n_layers": 1, "n_heads": 1, "d_model": 64, "n_steps": 800, "batch_size": 256, "threads": 0}
+
+
+def _parser() -> tuple[argparse.ArgumentParser, Flags]:
+    from helpers.cli import RunOptions, add_config_flags
+    from helpers.errors import ArgumentParser
+
+    ap = ArgumentParser(prog="python -m helpers.train select", description=cli_main.__doc__)
+    all_flags = add_config_flags(ap, SelectOptions)
+    add_config_flags(ap, ModelConfig, MODEL_FIELDS, DEFAULTS, all_flags)
+    add_config_flags(ap, TrainConfig, TRAIN_FIELDS, DEFAULTS, all_flags)
+    add_config_flags(ap, RunOptions, defaults=DEFAULTS, flags=all_flags)
+    return ap, all_flags
 
 
 def _select_cli(argv: list[str]) -> int:
     from helpers.checkpoints import checkpoint_name, refuse_overwrite, save_checkpoint
-    from helpers.errors import ArgumentParser, with_flags
+    from helpers.errors import with_flags
     from helpers.paths import writable_dir, writable_file
 
-    ap = ArgumentParser(prog="python -m helpers.train select", description=cli_main.__doc__)
-    ap.add_argument("--kind", choices=["min", "median"], required=True)
-    ap.add_argument("--n", type=int, default=5)
-    ap.add_argument("--vocab", type=int, default=64)
-    ap.add_argument("--n-train", type=int, default=20_000)
-    ap.add_argument("--n-test", type=int, default=2_000)
-    ap.add_argument("--duplicates", action="store_true")
-    ap.add_argument("--layers", type=int, default=1)
-    ap.add_argument("--heads", type=int, default=1)
-    ap.add_argument("--d-model", type=int, default=64)
-    ap.add_argument("--d-mlp", type=int, default=0, help="0: attention-only")
-    ap.add_argument("--steps", type=int, default=800)
-    ap.add_argument("--lr", type=float, default=1e-3)
-    ap.add_argument("--batch-size", type=int, default=256)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default); 1 is fastest for these tiny models")
-    ap.add_argument("--out", type=Path, default=None, help="checkpoint path (without suffix)")
-    ap.add_argument("--force", action="store_true", help="replace an existing checkpoint at --out")
-    ap.add_argument("--json", type=Path, default=None, help="append a result line to this JSON-lines file")
-    ap.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    ap, all_flags = _parser()
     a = ap.parse_args(argv)
+    flags = all_flags.for_errors(
+        argv, ("kind", "n", "vocab", "n_train", "n_test", "threads") + MODEL_FIELDS + TRAIN_FIELDS
+    )
     # Every flag, then the output locations, before any training.
-    if a.threads < 0:
-        raise ConfigError(f"--threads must be 0 (torch's default) or more, got {a.threads}. Fix: e.g. --threads 1.")
-    if a.heads < 1:
-        raise ConfigError(f"--heads must be 1 or more, got {a.heads}. Fix: e.g. --heads 1.")
-    if a.d_model % a.heads:
-        raise ConfigError(f"--d-model ({a.d_model}) must be divisible by --heads ({a.heads}).")
-    if a.d_mlp < 0:
-        raise ConfigError(f"--d-mlp must be 0 (attention-only) or more, got {a.d_mlp}.")
+    a.d_mlp = a.d_mlp or None
     try:
-        select_task(a.kind, n=a.n, vocab=a.vocab, n_train=1, n_test=1, duplicates=a.duplicates, seed=a.seed)  # checks n, vocab
+        if a.threads is not None and a.threads < 0:
+            raise ConfigError(f"threads must be 0 (torch's default) or more, got {a.threads}. Fix: e.g. threads 1.")
+        if a.n_heads < 1:
+            raise ConfigError(f"n_heads must be 1 or more, got {a.n_heads}. Fix: e.g. n_heads 1.")
+        if a.d_model % a.n_heads:
+            raise ConfigError(f"d_model ({a.d_model}) must be divisible by n_heads ({a.n_heads}).")
+        if a.d_mlp is not None and a.d_mlp < 0:
+            raise ConfigError(f"d_mlp must be 0 (attention-only) or more, got {a.d_mlp}.")
+        select_task(
+            a.kind, n=a.n, vocab=a.vocab, n_train=1, n_test=1, duplicates=a.duplicates, seed=a.seed
+        )  # checks n, vocab
         if a.n_train <= 0 or a.n_test <= 0:
             raise ConfigError(f"n_train and n_test must be positive, got {a.n_train}, {a.n_test}.")
         mcfg = ModelConfig(
-            d_vocab=a.vocab + 1, n_ctx=a.n + 1, d_model=a.d_model, n_layers=a.layers, n_heads=a.heads,
-            d_head=a.d_model // a.heads, d_mlp=a.d_mlp or None,
+            d_vocab=a.vocab + 1,
+            n_ctx=a.n + 1,
+            d_model=a.d_model,
+            n_layers=a.n_layers,
+            n_heads=a.n_heads,
+            d_head=a.d_model // a.n_heads,
+            d_mlp=a.d_mlp,
         )
-        tcfg = TrainConfig(n_steps=a.steps, lr=a.lr, batch_size=a.batch_size)
+        tcfg = TrainConfig(n_steps=a.n_steps, lr=a.lr, batch_size=a.batch_size)
     except ConfigError as e:
-        raise ConfigError(with_flags(str(e), SELECT_FLAGS)) from e
+        raise ConfigError(with_flags(str(e), flags)) from e
     if a.json is not None:
         writable_file(a.json, "--json")
     if a.out is not None:
@@ -246,19 +264,42 @@ def _select_cli(argv: list[str]) -> int:
         refuse_overwrite(a.out, a.force)
     if a.threads:
         torch.set_num_threads(a.threads)
-    run = train_select(a.kind, mcfg, tcfg, n=a.n, vocab=a.vocab, n_train=a.n_train, n_test=a.n_test,
-                       duplicates=a.duplicates, seed=a.seed, progress=False)
+    run = train_select(
+        a.kind,
+        mcfg,
+        tcfg,
+        n=a.n,
+        vocab=a.vocab,
+        n_train=a.n_train,
+        n_test=a.n_test,
+        duplicates=a.duplicates,
+        seed=a.seed,
+        progress=False,
+    )
     result = {
-        "kind": a.kind, "n": a.n, "vocab": a.vocab, "layers": a.layers, "heads": a.heads, "d_model": a.d_model,
-        "d_mlp": a.d_mlp, "steps": a.steps, "seed": a.seed, "test_acc": round(run.test_acc, 4),
+        "kind": a.kind,
+        "n": a.n,
+        "vocab": a.vocab,
+        "layers": a.n_layers,
+        "heads": a.n_heads,
+        "d_model": a.d_model,
+        "d_mlp": a.d_mlp or 0,
+        "steps": a.n_steps,
+        "seed": a.seed,
+        "test_acc": round(run.test_acc, 4),
         "seconds": round(run.history.seconds, 1),
     }
     print(json.dumps(result))
     if a.out is not None:  # the checkpoint first: it is the hour of work; the JSON line is a summary
         cmd = "python -m helpers.train select " + " ".join(x for x in argv if x not in ("--force", "--debug"))
-        save_checkpoint(run.model, a.out, train_config=tcfg.replace(seed=a.seed), metrics=result,
-                        notes=f"Made by: {cmd}. Data: helpers.tasks.select_task(kind={a.kind!r}, n={a.n}, "
-                        f"vocab={a.vocab}, n_train={a.n_train}, n_test={a.n_test}, duplicates={a.duplicates}, seed={a.seed}).")
+        save_checkpoint(
+            run.model,
+            a.out,
+            train_config=tcfg.replace(seed=a.seed),
+            metrics=result,
+            notes=f"Made by: {cmd}. Data: helpers.tasks.select_task(kind={a.kind!r}, n={a.n}, "
+            f"vocab={a.vocab}, n_train={a.n_train}, n_test={a.n_test}, duplicates={a.duplicates}, seed={a.seed}).",
+        )
         print(f"saved {a.out}")
     if a.json is not None:
         with a.json.open("a") as f:

@@ -21,7 +21,9 @@ def bigram_counts(rows: Int[Tensor, "batch pos"], d_vocab: int) -> Float[Tensor,
     if rows.dim() != 2 or rows.shape[1] < 2:
         raise ShapeError(f"rows must be [batch, pos] with pos >= 2, got {tuple(rows.shape)}.")
     if int(rows.max()) >= d_vocab or int(rows.min()) < 0:
-        raise ShapeError(f"token ids must lie in [0, {d_vocab}); got max {int(rows.max())}. Pass the tokenizer's vocab size.")
+        raise ShapeError(
+            f"token ids must lie in [0, {d_vocab}); got max {int(rows.max())}. Pass the tokenizer's vocab size."
+        )
     pairs = rows[:, :-1].reshape(-1) * d_vocab + rows[:, 1:].reshape(-1)
     return torch.bincount(pairs, minlength=d_vocab * d_vocab).view(d_vocab, d_vocab).float()
 
@@ -50,7 +52,9 @@ def zero_layer_log_probs(model: TransformerBridge) -> Float[Tensor, "d_vocab d_v
 
 
 def mean_kl(
-    p_log: Float[Tensor, "d_vocab d_vocab"], q_log: Float[Tensor, "d_vocab d_vocab"] | Float[Tensor, " d_vocab"], weights: Float[Tensor, " d_vocab"]
+    p_log: Float[Tensor, "d_vocab d_vocab"],
+    q_log: Float[Tensor, "d_vocab d_vocab"] | Float[Tensor, " d_vocab"],
+    weights: Float[Tensor, " d_vocab"],
 ) -> float:
     """``sum_a w_a KL(p(.|a) || q(.|a))`` with ``w`` normalised: the KL averaged over current tokens
     as often as they occur. ``q_log`` may be one distribution for all rows (the unigram)."""

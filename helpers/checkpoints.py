@@ -17,8 +17,9 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from safetensors import SafetensorError
@@ -224,9 +225,7 @@ def load_checkpoint(
     expected = {k: list(v.shape) for k, v in model.state_dict().items()}
     got = {k: list(v.shape) for k, v in tensors.items()}
     if got != card["tensors"] or got != expected:
-        diff = sorted(
-            k for k in set(expected) | set(got) if expected.get(k) != got.get(k)
-        )[:5]
+        diff = sorted(k for k in set(expected) | set(got) if expected.get(k) != got.get(k))[:5]
         raise CheckpointError(
             f"The weights in {weights_path} do not match the config in {card_path} "
             f"(first mismatched tensors: {diff}: config expects "
@@ -240,25 +239,37 @@ def load_checkpoint(
     return model, card
 
 
+def model_summary(card: dict[str, Any]) -> str:
+    """``2L d_model=128 heads=4 attn-only``: a card's model in one phrase."""
+    c = card["model_config"]
+    mlp = f"d_mlp={c['d_mlp']}" if c.get("d_mlp") else "attn-only"
+    return f"{c['n_layers']}L d_model={c['d_model']} heads={c['n_heads']} {mlp}" + (
+        " LN" if c.get("normalization_type") else ""
+    )
+
+
+def metrics_summary(card: dict[str, Any]) -> str:
+    """A card's scalar metrics, sorted, 4 significant digits."""
+    card_metrics = card.get("metrics") if isinstance(card.get("metrics"), dict) else {}
+    items = sorted((k, v) for k, v in card_metrics.items() if not isinstance(v, (list, dict)))
+    return ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in items)
+
+
 def describe(folder: str | Path) -> str:
     """A Markdown table of every checkpoint card in ``folder``: what it is and the command that made it."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise MissingDataError(f"No folder {folder}. Fix: give the folder that holds the checkpoints (default: data/checkpoints).")
+        raise MissingDataError(
+            f"No folder {folder}. Fix: give the folder that holds the checkpoints (default: data/checkpoints)."
+        )
     rows = ["| checkpoint | model | metrics | made by |", "|---|---|---|---|"]
     for card_path in sorted(folder.glob("*.json")):
         try:
             card = read_card(card_path)
         except (CheckpointError, MissingDataError):
             continue  # other JSON files (e.g. sweep results) live here too
-        c = card["model_config"]
-        model = f"{c['n_layers']}L d_model={c['d_model']} heads={c['n_heads']} " + (
-            f"d_mlp={c['d_mlp']}" if c.get("d_mlp") else "attn-only"
-        ) + (" LN" if c.get("normalization_type") else "")
-        card_metrics = card.get("metrics") if isinstance(card.get("metrics"), dict) else {}
-        metrics = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in sorted(card_metrics.items()) if not isinstance(v, (list, dict)))
         notes = str(card.get("notes", "")).replace("made by: ", "").replace("|", "\\|")
-        rows.append(f"| `{card_path.stem}` | {model} | {metrics} | `{notes}` |")
+        rows.append(f"| `{card_path.stem}` | {model_summary(card)} | {metrics_summary(card)} | `{notes}` |")
     if len(rows) == 2:
         raise MissingDataError(f"No checkpoint cards in {folder}. Fix: give the folder that holds the checkpoints.")
     return "\n".join(rows)

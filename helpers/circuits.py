@@ -21,7 +21,7 @@ MLPs and no LayerNorm the logits are a sum of paths, so we can read them off the
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from jaxtyping import Bool, Float, Int
@@ -69,14 +69,18 @@ def copying_score(matrix: FactoredMatrix | Float[Tensor, "n n"]) -> float:
     if isinstance(matrix, FactoredMatrix):
         eig = matrix.eigenvalues.detach().to(torch.complex128)
     elif matrix.dim() != 2 or matrix.shape[0] != matrix.shape[1]:
-        raise ShapeError(f"copying_score needs a square matrix, got {tuple(matrix.shape)}; wrap two factors as FactoredMatrix(A, B).")
+        raise ShapeError(
+            f"copying_score needs a square matrix, got {tuple(matrix.shape)}; wrap two factors as FactoredMatrix(A, B)."
+        )
     else:
         eig = torch.linalg.eigvals(matrix.detach().double())
     return float(eig.sum().real / eig.abs().sum())
 
 
 def weighted_value_norms(
-    pattern: Float[Tensor, "batch head q k"], v: Float[Tensor, "batch k head d_head"], W_O: Float[Tensor, "head d_head d_model"]
+    pattern: Float[Tensor, "batch head q k"],
+    v: Float[Tensor, "batch k head d_head"],
+    W_O: Float[Tensor, "head d_head d_model"],
 ) -> Float[Tensor, "batch head q k"]:
     """``||alpha_ij f(x_j)||`` (Kobayashi et al. 2020) with ``f(x_j) = v_j W_O``, the vector that key
     ``j`` actually adds to query ``i``'s output (``alpha_ij`` times it). The value bias is in
@@ -97,7 +101,9 @@ def composition_score(W_A: Float[Tensor, "d_model d_model"], W_B: Float[Tensor, 
 
 
 @torch.no_grad()
-def k_composition_scores(model: TransformerBridge, earlier: int = 0, later: int = 1) -> Float[Tensor, "later_head earlier_head"]:
+def k_composition_scores(
+    model: TransformerBridge, earlier: int = 0, later: int = 1
+) -> Float[Tensor, "later_head earlier_head"]:
     """K-composition of each head of layer ``later`` with each head of layer ``earlier``:
     ``composition_score(W_OV[earlier, h0], W_QK[later, h1]^T)``: how much the keys of ``h1`` are
     built from what ``h0`` writes."""
@@ -107,7 +113,9 @@ def k_composition_scores(model: TransformerBridge, earlier: int = 0, later: int 
     return torch.tensor([[composition_score(ov[h0], qk[h1].T) for h0 in range(n)] for h1 in range(n)])
 
 
-def random_composition_baseline(d_model: int, d_head: int, n_samples: int = 200, seed: int = 0) -> Float[Tensor, " n_samples"]:
+def random_composition_baseline(
+    d_model: int, d_head: int, n_samples: int = 200, seed: int = 0
+) -> Float[Tensor, " n_samples"]:
     """Composition scores of random low-rank matrices shaped like ``W_OV`` and ``W_QK``
     (each a product of two Gaussian ``d_model x d_head`` factors): what "no composition" looks like."""
     gen = torch.Generator().manual_seed(seed)
@@ -140,7 +148,9 @@ def spectrum_preserving_baseline(
 
 
 @torch.no_grad()
-def ablate_heads(model: TransformerBridge, tokens: Int[Tensor, "batch pos"], heads: Sequence[Head]) -> Float[Tensor, "batch pos d_vocab"]:
+def ablate_heads(
+    model: TransformerBridge, tokens: Int[Tensor, "batch pos"], heads: Sequence[Head]
+) -> Float[Tensor, "batch pos d_vocab"]:
     """Logits with the outputs of ``heads`` (``(layer, head)`` pairs) set to zero."""
     return interventions.ablate(model, tokens, [interventions.head_site(layer, head) for layer, head in heads])
 
@@ -155,7 +165,9 @@ def patch_heads(
 ) -> Float[Tensor, "batch pos d_vocab"]:
     """Logits of a run on ``tokens`` where the outputs (``hook_z``) of ``heads`` at ``positions``
     are replaced by their values in ``source_cache`` (a cache of another run, same shape)."""
-    return interventions.patch(model, tokens, source_cache, [interventions.head_site(l, h, positions) for l, h in heads])  # type: ignore[arg-type]
+    return interventions.patch(
+        model, tokens, source_cache, [interventions.head_site(l, h, positions) for l, h in heads]
+    )  # type: ignore[arg-type]
 
 
 def repeat_losses(logits: Float[Tensor, "batch pos d_vocab"], tokens: Int[Tensor, "batch pos"]) -> tuple[float, float]:
@@ -168,7 +180,9 @@ def repeat_losses(logits: Float[Tensor, "batch pos d_vocab"], tokens: Int[Tensor
     return float(loss[:, 1:period].mean()), float(loss[:, period + 1 :].mean())
 
 
-def icl_score(per_token_loss: Float[Tensor, "batch pos"], early: slice = slice(5, 15), late: slice = slice(95, 105)) -> float:
+def icl_score(
+    per_token_loss: Float[Tensor, "batch pos"], early: slice = slice(5, 15), late: slice = slice(95, 105)
+) -> float:
     """In-context-learning score (Olsson et al. 2022): loss late in the context minus loss early in it.
     Negative: the model predicts better with more context."""
     per_token_loss = per_token_loss.detach()

@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
+from helpers.cli import MISSING, option
 from helpers.errors import ConfigError
 
 NormType = Literal["LN", "LNPre"]
@@ -32,9 +33,7 @@ class _Config:
         names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
         unknown = sorted(set(d) - names)
         if unknown:
-            raise ConfigError(
-                f"{cls.__name__} has no field(s) {unknown}. Valid fields: {sorted(names)}."
-            )
+            raise ConfigError(f"{cls.__name__} has no field(s) {unknown}. Valid fields: {sorted(names)}.")
         kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
         return cls(**kwargs)
 
@@ -62,16 +61,16 @@ class ModelConfig(_Config):
     notebook 01: embedding straight into unembedding.
     """
 
-    d_vocab: int
-    n_ctx: int
-    d_model: int = 128
-    n_layers: int = 1
-    n_heads: int = 4
-    d_head: int = 32
-    d_mlp: int | None = None
-    act_fn: ActFn = "relu"
-    normalization_type: NormType | None = None
-    seed: int = 0
+    d_vocab: int = option(MISSING, "vocabulary size (tokens)", "--vocab-size")
+    n_ctx: int = option(MISSING, "context length (tokens per row)")
+    d_model: int = option(128, "residual stream width")
+    n_layers: int = option(1, "transformer blocks (0: the bigram model)", "--layers")
+    n_heads: int = option(4, "attention heads per layer", "--heads")
+    d_head: int = option(32, "width of one head (the commands use d_model / n_heads)")
+    d_mlp: int | None = option(None, "MLP width; omit for an attention-only model")
+    act_fn: ActFn = option("relu", "the MLP's activation")
+    normalization_type: NormType | None = option(None, "LayerNorm ('LN'); omit for none", ln="LN")
+    seed: int = option(0, "seeds the weights, the data and the training order")
 
     def __post_init__(self) -> None:
         for name in ("d_vocab", "n_ctx", "d_model", "n_heads", "d_head"):
@@ -89,9 +88,7 @@ class ModelConfig(_Config):
         if self.act_fn not in ("relu", "gelu", "gelu_new", "silu"):
             raise ConfigError(f"act_fn must be one of relu, gelu, gelu_new, silu; got {self.act_fn!r}.")
         if self.normalization_type not in (None, "LN", "LNPre"):
-            raise ConfigError(
-                f"normalization_type must be None, 'LN' or 'LNPre'; got {self.normalization_type!r}."
-            )
+            raise ConfigError(f"normalization_type must be None, 'LN' or 'LNPre'; got {self.normalization_type!r}.")
 
     @property
     def attn_only(self) -> bool:
@@ -106,16 +103,16 @@ class TrainConfig(_Config):
     the grokking runs train.
     """
 
-    n_steps: int = 1000
-    lr: float = 1e-3
-    weight_decay: float = 0.01
-    betas: tuple[float, float] = (0.9, 0.99)
-    batch_size: int | None = 32
-    warmup_steps: int = 0
-    grad_clip: float | None = 1.0
-    eval_every: int = 100
-    snapshot_every: int | None = None
-    seed: int = 0
+    n_steps: int = option(1000, "optimiser steps", "--steps")
+    lr: float = option(1e-3, "AdamW learning rate")
+    weight_decay: float = option(0.01, "AdamW weight decay")
+    betas: tuple[float, float] = option((0.9, 0.99), "AdamW betas")
+    batch_size: int | None = option(32, "rows per step (omit: full batch)")
+    warmup_steps: int = option(0, "linear learning-rate warm-up steps", "--warmup")
+    grad_clip: float | None = option(1.0, "clip the gradient norm to this")
+    eval_every: int = option(100, "evaluate every this many steps")
+    snapshot_every: int | None = option(None, "keep a weight snapshot every this many steps")
+    seed: int = option(0, "seeds the weights, the data and the training order")
 
     def __post_init__(self) -> None:
         _positive("n_steps", self.n_steps)
@@ -127,9 +124,7 @@ class TrainConfig(_Config):
         if self.batch_size is not None:
             _positive("batch_size", self.batch_size)
         if self.warmup_steps < 0 or self.warmup_steps > self.n_steps:
-            raise ConfigError(
-                f"warmup_steps must be between 0 and n_steps ({self.n_steps}), got {self.warmup_steps}."
-            )
+            raise ConfigError(f"warmup_steps must be between 0 and n_steps ({self.n_steps}), got {self.warmup_steps}.")
         if self.grad_clip is not None:
             _positive("grad_clip", self.grad_clip)
         if self.snapshot_every is not None:

@@ -19,9 +19,9 @@ import os
 import random
 import socket
 import warnings
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Protocol, Sequence
 
 import torch
 from jaxtyping import Int
@@ -29,8 +29,10 @@ from torch import Tensor
 
 from helpers.errors import ConfigError, MissingDataError
 from helpers.paths import data_dir
+from helpers.tokenization import BOS, BPETokenizer, CharTokenizer, Tokenizer, tokenizer_summary, train_bpe
 
-BOS = "<|bos|>"
+__all__ = ["BOS", "BPETokenizer", "CharTokenizer", "Tokenizer", "tokenizer_summary", "train_bpe"]  # re-exported
+
 HUB_CORPORA = {
     # name: (dataset path, config, text column)
     "wikitext-2": ("Salesforce/wikitext", "wikitext-2-raw-v1", "text"),
@@ -120,7 +122,10 @@ def hub_access() -> Iterator[None]:
     duration of the call (the libraries read these flags at call time): cached data still loads,
     and anything else fails at once instead of after ~20 s of retries.
     """
-    if any(os.environ.get(v, "") not in ("", "0") for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")) or network_problem() is None:
+    if (
+        any(os.environ.get(v, "") not in ("", "0") for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"))
+        or network_problem() is None
+    ):
         yield
         return
     import datasets.config
@@ -166,112 +171,7 @@ def load_corpus(name: str = "shakespeare", val_frac: float = 0.1, seed: int = 0)
     return load_hub_corpus(name, seed=seed)
 
 
-# --- tokenizers ----------------------------------------------------------------------------
-
-
-class Tokenizer(Protocol):
-    """What the course needs of a tokenizer. Id 0 is always the BOS token."""
-
-    @property
-    def vocab_size(self) -> int: ...
-
-    def encode(self, text: str) -> list[int]: ...
-
-    def decode(self, ids: Sequence[int]) -> str: ...
-
-    def id_to_str(self, i: int) -> str: ...
-
-
-class CharTokenizer:
-    """Characters as tokens; id 0 is BOS. Built from the characters of some text."""
-
-    def __init__(self, chars: Sequence[str]):
-        self.itos = [BOS] + sorted(set(chars) - {BOS})
-        self.stoi = {c: i for i, c in enumerate(self.itos)}
-
-    @classmethod
-    def from_texts(cls, texts: Sequence[str]) -> "CharTokenizer":
-        return cls(sorted(set("".join(texts))))
-
-    @property
-    def vocab_size(self) -> int:
-        return len(self.itos)
-
-    def encode(self, text: str) -> list[int]:
-        unknown = set(text) - set(self.stoi)
-        if unknown:
-            raise ConfigError(f"Characters not in the vocabulary: {sorted(unknown)[:10]}.")
-        return [self.stoi[c] for c in text]
-
-    def decode(self, ids: Sequence[int]) -> str:
-        return "".join(self.itos[i] for i in ids if i != 0)
-
-    def id_to_str(self, i: int) -> str:
-        return self.itos[i]
-
-
-class BPETokenizer:
-    """A byte-level BPE from the ``tokenizers`` library; id 0 is BOS."""
-
-    def __init__(self, tok: "tokenizers.Tokenizer"):  # type: ignore[name-defined]  # noqa: F821
-        self.tok = tok
-        if tok.token_to_id(BOS) != 0:
-            raise ConfigError(f"A course BPE tokenizer must have {BOS} as id 0.")
-
-    @property
-    def vocab_size(self) -> int:
-        return self.tok.get_vocab_size()
-
-    def encode(self, text: str) -> list[int]:
-        return self.tok.encode(text).ids
-
-    def decode(self, ids: Sequence[int]) -> str:
-        return self.tok.decode([i for i in ids if i != 0])
-
-    def id_to_str(self, i: int) -> str:
-        return self.tok.decode([i]) if i != 0 else BOS
-
-    def save(self, path: str | Path) -> None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self.tok.save(str(path))
-
-    @classmethod
-    def load(cls, path: str | Path) -> "BPETokenizer":
-        from tokenizers import Tokenizer as HFTokenizer
-
-        if not Path(path).exists():
-            raise MissingDataError(f"No tokenizer at {path}; make it with `python -m helpers.data`.")
-        try:
-            tok = HFTokenizer.from_file(str(path))
-        except Exception as e:  # the tokenizers library raises a bare Exception on a bad file
-            raise MissingDataError(
-                f"The tokenizer file {path} is corrupted ({str(e)[:120]}). Fix: delete it and re-create it with "
-                "`python -m helpers.data` (or `git checkout` it: the course's tokenizers are committed)."
-            ) from e
-        return cls(tok)
-
-
-def train_bpe(texts: Sequence[str], vocab_size: int, seed: int = 0) -> BPETokenizer:
-    """Train a byte-level BPE on ``texts`` (seconds for a few MB). Deterministic given the texts.
-
-    ``seed`` is accepted for the course's convention; BPE training has no randomness.
-    """
-    if vocab_size < 300:
-        raise ConfigError(f"vocab_size must be at least 300 for byte-level BPE (256 bytes + merges), got {vocab_size}.")
-    from tokenizers import Tokenizer as HFTokenizer
-    from tokenizers import decoders, models, pre_tokenizers, trainers
-
-    tok = HFTokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size,
-        special_tokens=[BOS],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
-    tok.train_from_iterator(list(texts), trainer=trainer)
-    return BPETokenizer(tok)
+# --- the course's tokenizer (helpers.tokenization holds the classes) ------------------------
 
 
 def tokenizer_path(vocab_size: int, corpus: str = "shakespeare") -> Path:
@@ -368,13 +268,6 @@ def _read_token_cache(path: Path, n_ctx: int) -> tuple[Tensor, Tensor] | None:
         return None
 
 
-def tokenizer_summary(tok: Tokenizer, texts: Sequence[str]) -> dict[str, float]:
-    """Vocabulary size and tokens per 1,000 characters on ``texts``."""
-    n_chars = sum(map(len, texts))
-    n_tokens = sum(len(tok.encode(t)) for t in texts)
-    return {"vocab_size": tok.vocab_size, "tokens_per_1k_chars": 1000 * n_tokens / max(n_chars, 1)}
-
-
 def main(argv: list[str] | None = None) -> int:
     """``python -m helpers.data``: train and save the course's BPE tokenizers under data/."""
     from helpers.errors import run_cli
@@ -391,7 +284,9 @@ def _main(argv: list[str]) -> int:
     args = ap.parse_args(argv)
     for v in args.vocab_size:  # all of them, before the corpus is read
         if v < 300:
-            raise ConfigError(f"--vocab-size must be at least 300 for byte-level BPE (256 bytes + merges), got {v}. Fix: e.g. --vocab-size 2048.")
+            raise ConfigError(
+                f"--vocab-size must be at least 300 for byte-level BPE (256 bytes + merges), got {v}. Fix: e.g. --vocab-size 2048."
+            )
     corpus = load_corpus("shakespeare")
     for v in args.vocab_size:
         tok = train_bpe(corpus.train, v)

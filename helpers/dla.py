@@ -18,17 +18,16 @@ there is no centering, so this one implementation serves notebooks 02, 04 and 09
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
+from typing import no_type_check
 
 import torch
 from jaxtyping import Float, Int
 from torch import Tensor
 
-from helpers import interventions
 from helpers.errors import ShapeError
 from helpers.models import config_of
-
 
 # --- final LayerNorm, frozen ---------------------------------------------------------------
 
@@ -70,7 +69,7 @@ class ResidualStack:
     labels: list[str]
     scale: Float[Tensor, "batch *pos 1"] | None  # the final LayerNorm's scale there (None: no LN)
 
-    def total(self) -> Float[Tensor, "batch *pos d_model"]:
+    def total(self) -> Float[Tensor, " batch *pos d_model"]:
         return self.terms.sum(0)
 
 
@@ -82,7 +81,9 @@ def _at(x: Tensor, pos: Pos) -> Tensor:
     if isinstance(pos, (int, slice)):
         return x[:, pos]
     if pos.dim() != 1 or pos.shape[0] != x.shape[0]:
-        raise ShapeError(f"pos must be an int or one position per batch row ({x.shape[0]}), got shape {tuple(pos.shape)}.")
+        raise ShapeError(
+            f"pos must be an int or one position per batch row ({x.shape[0]}), got shape {tuple(pos.shape)}."
+        )
     return x[torch.arange(x.shape[0]), pos]
 
 
@@ -126,8 +127,8 @@ def residual_stack(model: torch.nn.Module, cache: object, pos: Pos = -1) -> Resi
 
 
 def logit_directions(
-    model: torch.nn.Module, good: Int[Tensor, "batch *pos"], bad: Int[Tensor, "batch *pos"] | None = None
-) -> tuple[Float[Tensor, "batch *pos d_model"], Float[Tensor, "batch *pos"]]:
+    model: torch.nn.Module, good: Int[Tensor, " batch *pos"], bad: Int[Tensor, " batch *pos"] | None = None
+) -> tuple[Float[Tensor, " batch *pos d_model"], Float[Tensor, " batch *pos"]]:
     """The residual direction whose dot product (after frozen LN) gives ``logit[good] - logit[bad]``.
 
     Returns ``(direction, constant)``: the direction is ``w_ln * (W_U[:, good] - W_U[:, bad])``
@@ -152,7 +153,9 @@ def term_logits(
     """Each residual term's direct contribution to every logit: frozen LN (``scale`` from the
     cache; ``None`` only for a model without LayerNorm), then ``W_U``. Biases are left out."""
     if scale is None and _has_ln(model):
-        raise ShapeError("this model has a final LayerNorm: pass its cached scale (ln_final.hook_scale), or use direct_logit_attribution.")
+        raise ShapeError(
+            "this model has a final LayerNorm: pass its cached scale (ln_final.hook_scale), or use direct_logit_attribution."
+        )
     w, _ = final_ln_params(model)
     return apply_frozen_ln(terms, scale) @ (w[:, None] * model.W_U.detach())  # type: ignore[attr-defined]
 
@@ -166,7 +169,7 @@ class Attribution:
     labels: list[str]
     constant: Float[Tensor, "..."]  # broadcasts against per_term.sum(0)
 
-    def total(self) -> Float[Tensor, "batch *rest"]:
+    def total(self) -> Float[Tensor, " batch *rest"]:
         return self.per_term.sum(0) + self.constant
 
     def mean(self) -> dict[str, float]:
@@ -181,11 +184,12 @@ class Attribution:
         return torch.cat([direct.unsqueeze(0), self.per_term[is_head]])
 
 
+@no_type_check  # checks its own shapes, raising ShapeError with the fix (tests/shape_checks.py)
 def direct_logit_attribution(
     model: torch.nn.Module,
     cache: object,
-    good: Int[Tensor, "batch *pos"] | None = None,
-    bad: Int[Tensor, "batch *pos"] | None = None,
+    good: Int[Tensor, " batch *pos"] | None = None,
+    bad: Int[Tensor, " batch *pos"] | None = None,
     pos: Pos = -1,
 ) -> Attribution:
     """How much each head, MLP layer and embedding writes *directly* to ``logit[good] - logit[bad]``.
@@ -201,7 +205,9 @@ def direct_logit_attribution(
         W_U, b_U = model.W_U.detach(), model.b_U.detach()  # type: ignore[attr-defined]
         return Attribution(term_logits(model, stack.terms, stack.scale), stack.labels, b_ln @ W_U + b_U)
     if good.shape != stack.terms.shape[1:-1]:
-        raise ShapeError(f"good must be one token id per attributed row and position {tuple(stack.terms.shape[1:-1])}, got shape {tuple(good.shape)}.")
+        raise ShapeError(
+            f"good must be one token id per attributed row and position {tuple(stack.terms.shape[1:-1])}, got shape {tuple(good.shape)}."
+        )
     direction, const = logit_directions(model, good, bad)
     normed = apply_frozen_ln(stack.terms, stack.scale)
     per_term = (normed * direction).sum(-1)  # [n_terms, batch, (pos)]
@@ -238,78 +244,5 @@ def logit_lens(
     return out
 
 
-# --- neurons -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Context:
-    """One place where a neuron fired: its activation, the text before it and the token itself."""
-
-    act: float
-    row: int
-    pos: int
-    before: str
-    token: str
-    after: str
-
-    def __str__(self) -> str:
-        return f"{self.act:6.2f}  {self.before!r} [{self.token!r}] {self.after!r}"
-
-
-def top_activating_contexts(
-    acts: Float[Tensor, "batch pos"],
-    tokens: Int[Tensor, "batch pos"],
-    tokenizer: object,
-    k: int = 8,
-    before: int = 8,
-    after: int = 2,
-) -> list[Context]:
-    """The ``k`` (row, position) pairs where a neuron's activation is highest, with their text."""
-    if acts.shape != tokens.shape:
-        raise ShapeError(f"acts {tuple(acts.shape)} and tokens {tuple(tokens.shape)} must have the same [batch, pos] shape.")
-    k = min(k, acts.numel())
-    vals, flat = acts.flatten().topk(k)
-    n_pos = acts.shape[1]
-    out = []
-    for v, f in zip(vals.tolist(), flat.tolist()):
-        r, p = divmod(f, n_pos)
-        row = tokens[r].tolist()
-        dec = tokenizer.decode  # type: ignore[attr-defined]
-        out.append(
-            Context(v, r, p, dec(row[max(0, p - before) : p]), tokenizer.id_to_str(row[p]), dec(row[p + 1 : p + 1 + after]))  # type: ignore[attr-defined]
-        )
-    return out
-
-
-def neuron_output_logits(model: torch.nn.Module, layer: int, neuron: int) -> Float[Tensor, " d_vocab"]:
-    """What a neuron's output direction ``W_out[layer, neuron]`` does to each logit, per unit activation.
-
-    Centred and multiplied by the final LayerNorm's weight (the frozen scale is left out, as it
-    differs per position), so it ranks tokens the neuron directly pushes up or down.
-    """
-    w_out = model.W_out[layer, neuron].detach()  # type: ignore[attr-defined]
-    w, _ = final_ln_params(model)
-    if _has_ln(model):
-        w_out = w_out - w_out.mean()
-    return (w * w_out) @ model.W_U.detach()  # type: ignore[attr-defined]
-
-
-def ablate_neuron_logits(
-    model: torch.nn.Module,
-    tokens: Int[Tensor, "batch pos"],
-    layer: int,
-    neuron: int,
-    value: float = 0.0,
-) -> tuple[Float[Tensor, "batch pos d_vocab"], Float[Tensor, "batch pos d_vocab"]]:
-    """Logits of a clean run and of a run with the neuron's activation set to ``value`` everywhere.
-
-    Returns ``(clean_logits, ablated_logits)``; their difference is the neuron's *total* effect
-    (direct, plus through later layers).
-    """
-    cfg = config_of(model)
-    if cfg.attn_only or not 0 <= layer < cfg.n_layers or not 0 <= neuron < (cfg.d_mlp or 0):
-        raise ShapeError(f"no neuron {neuron} in layer {layer}: the model has {cfg.n_layers} layers and d_mlp={cfg.d_mlp}.")
-    with torch.no_grad():
-        clean = model(tokens)
-        ablated = model.run_with_hooks(tokens, fwd_hooks=interventions.hooks_for(interventions.neuron_site(layer, neuron), value))  # type: ignore[attr-defined]
-    return clean, ablated
+# The neuron tools of notebook 04 live in helpers.neurons; their old names here keep working.
+from helpers.neurons import Context, ablate_neuron_logits, neuron_output_logits, top_activating_contexts  # noqa: E402, F401

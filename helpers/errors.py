@@ -11,7 +11,8 @@ import argparse
 import os
 import re
 import sys
-from typing import Callable, Mapping, NoReturn, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import NoReturn
 
 
 class CourseError(Exception):

@@ -25,7 +25,9 @@ def _check(pattern: Tensor) -> Tensor:
     if pattern.dim() == 3:
         pattern = pattern.unsqueeze(0)
     if pattern.dim() != 4 or pattern.shape[-1] != pattern.shape[-2]:
-        raise ShapeError(f"pattern must be [batch, n_heads, query_pos, key_pos] with square positions, got {tuple(pattern.shape)}.")
+        raise ShapeError(
+            f"pattern must be [batch, n_heads, query_pos, key_pos] with square positions, got {tuple(pattern.shape)}."
+        )
     return pattern
 
 

@@ -23,8 +23,9 @@ mask). ``hooks_for`` turns sites and a replacement into the ``(name, hook)`` pai
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Callable, Literal, Mapping, Sequence
+from typing import Literal
 
 import torch
 from jaxtyping import Float, Int
@@ -92,7 +93,9 @@ def _source(replacement: Replacement, name: str) -> Tensor:
     try:
         return replacement[name]
     except KeyError:
-        raise ConfigError(f"the replacement has no activation {name!r}; cache that hook (see model.hook_dict for names).") from None
+        raise ConfigError(
+            f"the replacement has no activation {name!r}; cache that hook (see model.hook_dict for names)."
+        ) from None
 
 
 def _overwrite(site: Site, source: Tensor) -> HookFn:
@@ -148,7 +151,9 @@ def patch(
     return _run(model, tokens, hooks_for(sites, source_cache))
 
 
-def cache_sites(model: TransformerBridge, tokens: Int[Tensor, "batch pos"], sites: Site | Sequence[Site]) -> dict[str, Tensor]:
+def cache_sites(
+    model: TransformerBridge, tokens: Int[Tensor, "batch pos"], sites: Site | Sequence[Site]
+) -> dict[str, Tensor]:
     """The activations at the sites' hooks on ``tokens`` (only those hooks are cached)."""
     names = {s.hook_name for s in ([sites] if isinstance(sites, Site) else sites)}
     with torch.no_grad():

@@ -64,3 +64,19 @@ def writable_file(path: str | Path, flag: str) -> Path:
         raise ConfigError(f"{flag} {path} is not writable. Fix: choose another file for {flag}.")
     writable_dir(path.parent, flag)
     return path
+
+
+def package_file(package: str, relative: str, pip: str) -> Path:
+    """A data file inside an installed package, found without importing the package (notebook 05's data)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise MissingDataError(
+            f"The data package {package!r} is missing. Install it with:\n    {pip}\n"
+            "(it is in requirements-data.txt; `make setup` installs it)."
+        )
+    path = Path(list(spec.submodule_search_locations)[0]) / relative
+    if not path.exists():
+        raise MissingDataError(f"{path} is missing; reinstall the data package with:\n    {pip}")
+    return path

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 from helpers.errors import ConfigError, MissingDataError
 
@@ -58,9 +58,15 @@ def run_sweep(cfg: SweepConfig, enc, use_wandb: bool = False, project: str = "me
             import wandb
 
             run = wandb.init(project=project, config={**point, "n_steps": cfg.n_steps, "seed": cfg.seed}, reinit=True)
-        _, info = train_classifier(enc, d_model=int(point["d_model"]), n_heads=int(point["n_heads"]),
-                                   n_layers=int(point["n_layers"]), lr=float(point["lr"]),
-                                   n_steps=cfg.n_steps, seed=cfg.seed)
+        _, info = train_classifier(
+            enc,
+            d_model=int(point["d_model"]),
+            n_heads=int(point["n_heads"]),
+            n_layers=int(point["n_layers"]),
+            lr=float(point["lr"]),
+            n_steps=cfg.n_steps,
+            seed=cfg.seed,
+        )
         row = {**point, **{k: round(float(v), 4) for k, v in info.items()}}
         rows.append(row)
         if run is not None:
@@ -90,17 +96,31 @@ def parallel_coordinates(rows: Sequence[dict], color: str = "val_acc", title: st
 
     dims = [dict(label=p, values=[r[p] for r in rows]) for p in PARAMS]
     if any(p == "lr" for p in PARAMS):
-        dims = [d if d["label"] != "lr" else dict(label="log10 lr", values=[__import__("math").log10(v) for v in d["values"]]) for d in dims]
+        dims = [
+            d
+            if d["label"] != "lr"
+            else dict(label="log10 lr", values=[__import__("math").log10(v) for v in d["values"]])
+            for d in dims
+        ]
     dims.append(dict(label=color, values=[r[color] for r in rows]))
-    fig = go.Figure(go.Parcoords(line=dict(color=[r[color] for r in rows], colorscale="Viridis", showscale=True), dimensions=dims))
+    fig = go.Figure(
+        go.Parcoords(line=dict(color=[r[color] for r in rows], colorscale="Viridis", showscale=True), dimensions=dims)
+    )
     fig.update_layout(title=title, height=380, margin=dict(l=60, r=40, t=60, b=30))
     return fig
 
 
 def save(rows: Sequence[dict], cfg: SweepConfig, path: str | Path) -> None:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(json.dumps({"config": {k: list(v) if isinstance(v, tuple) else v for k, v in cfg.__dict__.items()},
-                                      "rows": list(rows)}, indent=1))
+    Path(path).write_text(
+        json.dumps(
+            {
+                "config": {k: list(v) if isinstance(v, tuple) else v for k, v in cfg.__dict__.items()},
+                "rows": list(rows),
+            },
+            indent=1,
+        )
+    )
 
 
 def load(path: str | Path) -> tuple[SweepConfig, list[dict]]:

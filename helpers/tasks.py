@@ -125,3 +125,20 @@ def select_task(
     return SupervisedSplit(
         tokens[:n_train], labels[:n_train], tokens[n_train:], labels[n_train:], d_vocab=vocab + 1, n_ctx=n + 1
     )
+
+
+def repeated_rows(
+    n_rows: int, n_ctx: int, d_vocab: int, seed: int = 0, min_period: int = 8, max_period: int = 48
+) -> Int[Tensor, "n_rows n_ctx"]:
+    """Synthetic rows ``[BOS] r r r ...`` (random tokens ``r`` of a random period), ``n_ctx`` long.
+
+    Mixed into the corpus with ``helpers.lm.train_lm(repeat_frac=...)`` they make induction heads form in
+    fewer steps (notebook 03 says so and shows the difference).
+    """
+    gen = torch.Generator().manual_seed(seed)
+    rows = torch.zeros(n_rows, n_ctx, dtype=torch.long)
+    for i in range(n_rows):
+        period = int(torch.randint(min_period, max_period + 1, (1,), generator=gen))
+        r = torch.randint(1, d_vocab, (period,), generator=gen)
+        rows[i, 1:] = r.repeat(n_ctx // period + 1)[: n_ctx - 1]
+    return rows

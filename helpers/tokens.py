@@ -6,7 +6,7 @@ The course tokenizers (``helpers.data``) map one id to a display string with ``i
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from jaxtyping import Float, Int
 from torch import Tensor

@@ -5,6 +5,10 @@ Each task lives in its own module, which provides ``cli_main(argv) -> int``:
 - ``lm``        language models on the course corpus (helpers.lm; notebooks 01-05)
 - ``grokking``  modular arithmetic (helpers.grokking; notebooks 06-07)
 - ``select``    find-min / find-median (helpers.algorithmic; notebooks 08-09)
+- ``recipe``    reproduce a committed checkpoint by name (helpers.recipes): ``recipe attn2l [--out DIR] [--dry-run]``
+
+Flags are generated from the config fields (helpers.cli): ``--n-steps`` for ``n_steps`` in every
+task; older spellings (``--steps``, ``--epochs``, ``--layers``, ``--prime`` ...) still work.
 
 ``python -m helpers.train TASK --help`` lists a task's options.
 """
@@ -14,7 +18,12 @@ from __future__ import annotations
 import importlib
 import sys
 
-TASKS = {"lm": "helpers.lm", "grokking": "helpers.grokking", "select": "helpers.algorithmic"}
+TASKS = {
+    "lm": "helpers.lm",
+    "grokking": "helpers.grokking",
+    "select": "helpers.algorithmic",
+    "recipe": "helpers.recipes",
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import copy
 import math
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -189,3 +189,16 @@ def train(
         bar.close()
     model.eval()
     return hist
+
+
+def concat_histories(first: History, second: History) -> History:
+    """One history for two consecutive training phases (the second's steps shifted)."""
+    n = len(first.steps)
+    out = History()
+    out.steps = first.steps + [s + n for s in second.steps]
+    out.train_loss = first.train_loss + second.train_loss
+    out.eval_steps = first.eval_steps + [s + n for s in second.eval_steps]
+    for k in set(first.metrics) | set(second.metrics):
+        out.metrics[k] = first.metrics.get(k, []) + second.metrics.get(k, [])
+    out.seconds = first.seconds + second.seconds
+    return out

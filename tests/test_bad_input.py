@@ -11,7 +11,7 @@ import time
 import pytest
 import torch
 
-from helpers import checkpoints, data, grokking, report, train
+from helpers import checkpoints, data, report, train
 from helpers.errors import ConfigError
 
 GROK = ["grokking", "--threads", "1"]
@@ -122,12 +122,12 @@ def test_checkpoints_cli_lists_a_card_without_metrics(tmp_path, tiny_cfg, capsys
 
 
 def test_ctrl_c_in_the_lm_trainer_is_one_line(monkeypatch, tmp_path, capsys):
-    from helpers import lm
+    from helpers.lm import cli as lm_cli
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(lm, "_train_cli", interrupted)
+    monkeypatch.setattr(lm_cli, "_train_cli", interrupted)
     assert train.main(["lm", "--name", "x", "--out", str(tmp_path), "--steps", "5"]) == 130
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "nothing was saved" in err and not list(tmp_path.glob("x.*"))

@@ -47,11 +47,15 @@ def test_zero_layer_log_probs_reads_W_E_W_U():
     with torch.no_grad():
         model.W_E.copy_(torch.eye(4))
         # W_U is a view of the unembedding weight; write through the parameter
-        dict(model.named_parameters())["head._original_component.weight"].copy_(table.T)  # weight is [d_vocab, d_model] = W_U^T
+        dict(model.named_parameters())["head._original_component.weight"].copy_(
+            table.T
+        )  # weight is [d_vocab, d_model] = W_U^T
     got = bigram.zero_layer_log_probs(model)
     assert torch.allclose(got, table, atol=1e-5)
     with pytest.raises(ShapeError):
-        bigram.zero_layer_log_probs(build_model(ModelConfig(d_vocab=4, n_ctx=4, d_model=4, n_layers=1, n_heads=1, d_head=4)))
+        bigram.zero_layer_log_probs(
+            build_model(ModelConfig(d_vocab=4, n_ctx=4, d_model=4, n_layers=1, n_heads=1, d_head=4))
+        )
 
 
 def test_top_next_and_previous():

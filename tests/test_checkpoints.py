@@ -46,7 +46,12 @@ def test_card_from_elsewhere_is_rejected(tmp_path):
 def test_describe_lists_cards_with_their_command(tiny_cfg, tmp_path):
     from helpers.checkpoints import describe
 
-    save_checkpoint(build_model(tiny_cfg), tmp_path / "m", metrics={"loss": 1.25}, notes="made by: python -m helpers.train lm --name m")
+    save_checkpoint(
+        build_model(tiny_cfg),
+        tmp_path / "m",
+        metrics={"loss": 1.25},
+        notes="made by: python -m helpers.train lm --name m",
+    )
     (tmp_path / "other.json").write_text("{}")
     table = describe(tmp_path)
     assert "| `m` | 2L d_model=32 heads=4 attn-only | loss=1.25 | `python -m helpers.train lm --name m` |" in table
@@ -58,7 +63,12 @@ def test_a_dotted_name_is_its_own_checkpoint(tiny_cfg, tmp_path):
     save_checkpoint(build_model(tiny_cfg), tmp_path / "wd0.1", metrics={"wd": 0.1})
     save_checkpoint(build_model(tiny_cfg), tmp_path / "wd0.3", metrics={"wd": 0.3})
     assert load_checkpoint(tmp_path / "wd0.1")[1]["metrics"] == {"wd": 0.1}
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["wd0.1.json", "wd0.1.safetensors", "wd0.3.json", "wd0.3.safetensors"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "wd0.1.json",
+        "wd0.1.safetensors",
+        "wd0.3.json",
+        "wd0.3.safetensors",
+    ]
 
 
 def test_names_with_paths_are_rejected():

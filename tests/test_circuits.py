@@ -152,7 +152,9 @@ def test_repeat_losses_and_icl_score():
     logits[0, 4:6] = -100.0  # second copy: perfect predictions of 2 and 3
     logits[0, 4, 2] = logits[0, 5, 3] = 100.0
     first, second = circuits.repeat_losses(logits, tokens)
-    assert first == pytest.approx(torch.log(torch.tensor(4.0)).item(), rel=1e-5) and second == pytest.approx(0.0, abs=1e-5)
+    assert first == pytest.approx(torch.log(torch.tensor(4.0)).item(), rel=1e-5) and second == pytest.approx(
+        0.0, abs=1e-5
+    )
     loss = torch.zeros(2, 20)
     loss[:, :10] = 3.0
     loss[:, 10:] = 1.0

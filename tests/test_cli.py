@@ -36,8 +36,26 @@ def test_lm_cli_refuses_to_overwrite_a_checkpoint(tmp_path, capsys):
 def test_lm_cli_trains_and_saves_a_loadable_checkpoint(tmp_path):
     from helpers.checkpoints import load_checkpoint
 
-    argv = ["--name", "tiny", "--out", str(tmp_path), "--layers", "1", "--d-model", "32", "--heads", "2",
-            "--n-ctx", "32", "--steps", "4", "--warmup", "1", "--batch-size", "4"]
+    argv = [
+        "--name",
+        "tiny",
+        "--out",
+        str(tmp_path),
+        "--layers",
+        "1",
+        "--d-model",
+        "32",
+        "--heads",
+        "2",
+        "--n-ctx",
+        "32",
+        "--steps",
+        "4",
+        "--warmup",
+        "1",
+        "--batch-size",
+        "4",
+    ]
     assert lm.cli_main(argv) == 0
     model, card = load_checkpoint(tmp_path / "tiny")
     assert card["model_config"]["n_layers"] == 1 and "helpers.train lm" in card["notes"]
@@ -79,4 +97,8 @@ def test_train_lm_rejects_negative_synthetic_steps():
     from helpers.errors import ConfigError
 
     with pytest.raises(ConfigError, match="synthetic_steps"):
-        lm.train_lm(ModelConfig(d_vocab=2048, n_ctx=16, d_model=16, n_layers=1, n_heads=2, d_head=8), TrainConfig(n_steps=1), synthetic_steps=-1)
+        lm.train_lm(
+            ModelConfig(d_vocab=2048, n_ctx=16, d_model=16, n_layers=1, n_heads=2, d_head=8),
+            TrainConfig(n_steps=1),
+            synthetic_steps=-1,
+        )

@@ -1,3 +1,5 @@
+import dataclasses
+
 import pytest
 
 from helpers.configs import ModelConfig, TrainConfig
@@ -17,9 +19,14 @@ def test_d_model_must_equal_heads_times_d_head():
 
 @pytest.mark.parametrize(
     "field,value,match",
-    [("d_vocab", 0, "d_vocab must be positive"), ("n_ctx", -1, "n_ctx must be positive"),
-     ("n_layers", -1, "n_layers must be 0 or more"), ("d_mlp", 0, "d_mlp must be positive"),
-     ("act_fn", "tanh", "act_fn must be one of"), ("normalization_type", "RMS", "normalization_type must be")],
+    [
+        ("d_vocab", 0, "d_vocab must be positive"),
+        ("n_ctx", -1, "n_ctx must be positive"),
+        ("n_layers", -1, "n_layers must be 0 or more"),
+        ("d_mlp", 0, "d_mlp must be positive"),
+        ("act_fn", "tanh", "act_fn must be one of"),
+        ("normalization_type", "RMS", "normalization_type must be"),
+    ],
 )
 def test_bad_model_fields_name_the_field(tiny_cfg, field, value, match):
     with pytest.raises(ConfigError, match=match):
@@ -28,8 +35,13 @@ def test_bad_model_fields_name_the_field(tiny_cfg, field, value, match):
 
 @pytest.mark.parametrize(
     "kwargs,match",
-    [({"lr": 0}, "lr must be positive"), ({"weight_decay": -1}, "weight_decay"), ({"betas": (0.9, 1.0)}, "betas"),
-     ({"batch_size": 0}, "batch_size"), ({"n_steps": 5, "warmup_steps": 6}, "warmup_steps")],
+    [
+        ({"lr": 0}, "lr must be positive"),
+        ({"weight_decay": -1}, "weight_decay"),
+        ({"betas": (0.9, 1.0)}, "betas"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"n_steps": 5, "warmup_steps": 6}, "warmup_steps"),
+    ],
 )
 def test_bad_train_fields(kwargs, match):
     with pytest.raises(ConfigError, match=match):
@@ -37,7 +49,7 @@ def test_bad_train_fields(kwargs, match):
 
 
 def test_configs_are_frozen(tiny_cfg):
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         tiny_cfg.d_model = 64  # type: ignore[misc]
 
 

@@ -10,12 +10,22 @@ from helpers.models import build_model
 
 
 def _model(ln: bool = True, d_mlp: int | None = 16, seed: int = 0):
-    cfg = ModelConfig(d_vocab=20, n_ctx=12, d_model=16, n_layers=2, n_heads=2, d_head=8, d_mlp=d_mlp, normalization_type="LN" if ln else None, seed=seed)
+    cfg = ModelConfig(
+        d_vocab=20,
+        n_ctx=12,
+        d_model=16,
+        n_layers=2,
+        n_heads=2,
+        d_head=8,
+        d_mlp=d_mlp,
+        normalization_type="LN" if ln else None,
+        seed=seed,
+    )
     m = build_model(cfg)
     # Non-trivial LayerNorm and biases, so the test exercises them.
     g = torch.Generator().manual_seed(seed + 1)
     with torch.no_grad():
-        for name, p in m.named_parameters():
+        for _name, p in m.named_parameters():
             if p.dim() == 1:
                 p.add_(0.3 * torch.randn(p.shape, generator=g))
     return m.eval()
@@ -75,7 +85,11 @@ def test_components_of_every_logit_sum_to_the_logits(ln, d_mlp):
     # a logit per row and position (the true next token) is the gather of the full attribution
     nxt = _tokens(5)[:, 1:]
     got = dla.direct_logit_attribution(m, cache, nxt, pos=slice(None, -1))
-    assert torch.allclose(got.per_term, att.per_term[:, :, :-1].gather(-1, nxt.expand(len(att.labels), -1, -1)[..., None]).squeeze(-1), atol=1e-5)
+    assert torch.allclose(
+        got.per_term,
+        att.per_term[:, :, :-1].gather(-1, nxt.expand(len(att.labels), -1, -1)[..., None]).squeeze(-1),
+        atol=1e-5,
+    )
     with pytest.raises(ShapeError):
         dla.direct_logit_attribution(m, cache, nxt, pos=-1)
 
@@ -108,10 +122,17 @@ def test_logit_lens_last_point_is_model_logits():
     toks = _tokens(2)
     logits, cache = m.run_with_cache(toks)
     lens = dla.logit_lens(m, cache)
-    assert list(lens) == dla.resid_names(2) == [
-        "blocks.0.hook_resid_pre", "blocks.0.hook_resid_mid", "blocks.0.hook_resid_post",
-        "blocks.1.hook_resid_mid", "blocks.1.hook_resid_post",
-    ]
+    assert (
+        list(lens)
+        == dla.resid_names(2)
+        == [
+            "blocks.0.hook_resid_pre",
+            "blocks.0.hook_resid_mid",
+            "blocks.0.hook_resid_post",
+            "blocks.1.hook_resid_mid",
+            "blocks.1.hook_resid_post",
+        ]
+    )
     assert torch.allclose(lens["blocks.1.hook_resid_post"], logits, atol=1e-4)
     assert not torch.allclose(lens["blocks.0.hook_resid_pre"], logits, atol=1e-2)
 

@@ -9,7 +9,6 @@ from helpers import grokking
 from helpers.errors import ConfigError, ShapeError
 from helpers.grokking import FastGrokModel, GrokConfig
 from helpers.models import build_model
-from helpers.tasks import modular_arithmetic
 
 SMALL = dict(p=11, d_model=32, n_heads=4, d_mlp=64, eval_every=10)
 
@@ -186,18 +185,46 @@ CURVES = ("steps", "train_loss", "train_acc", "test_loss", "test_acc", "weight_n
 
 
 def test_paper_spelling_of_the_flags_is_accepted(tmp_path):
-    argv = ["--prime", "13", "--train_frac", "0.3", "--epochs", "20", "--eval_every", "10", "--threads", "1", "--out", str(tmp_path)]
+    argv = [
+        "--prime",
+        "13",
+        "--train_frac",
+        "0.3",
+        "--epochs",
+        "20",
+        "--eval_every",
+        "10",
+        "--threads",
+        "1",
+        "--out",
+        str(tmp_path),
+    ]
     assert grokking.cli_main(argv) == 0
     cfg, _, _ = grokking.load_run(tmp_path)
     assert cfg.train_frac == 0.3 and cfg.n_steps == 20
 
 
 def test_a_diverging_run_stops_with_one_line_and_valid_json(tmp_path, capsys):
-    argv = ["--prime", "13", "--lr", "1000", "--epochs", "100", "--eval-every", "10", "--threads", "1", "--out", str(tmp_path)]
+    argv = [
+        "--prime",
+        "13",
+        "--lr",
+        "1000",
+        "--epochs",
+        "100",
+        "--eval-every",
+        "10",
+        "--threads",
+        "1",
+        "--out",
+        str(tmp_path),
+    ]
     assert grokking.cli_main(argv) == 2
     err = capsys.readouterr().err
     assert "diverged" in err and "at step" in err and "smaller --lr" in err and err.count("\n") == 1
-    record = json.loads((tmp_path / "metrics.json").read_text(), parse_constant=lambda c: pytest.fail(f"{c} in metrics.json"))
+    record = json.loads(
+        (tmp_path / "metrics.json").read_text(), parse_constant=lambda c: pytest.fail(f"{c} in metrics.json")
+    )
     assert record["status"] == "diverged"
 
 
@@ -209,10 +236,36 @@ def test_trainer_rejects_a_nan_loss():
 
 
 def test_a_run_is_never_overwritten_or_mixed_without_force(tmp_path, capsys):
-    first = ["--prime", "13", "--epochs", "20", "--eval-every", "10", "--checkpoint-every", "10", "--threads", "1", "--out", str(tmp_path)]
+    first = [
+        "--prime",
+        "13",
+        "--epochs",
+        "20",
+        "--eval-every",
+        "10",
+        "--checkpoint-every",
+        "10",
+        "--threads",
+        "1",
+        "--out",
+        str(tmp_path),
+    ]
     assert grokking.cli_main(first) == 0
     before = (tmp_path / "metrics.json").read_text()
-    second = ["--prime", "11", "--epochs", "10", "--eval-every", "10", "--checkpoint-every", "10", "--threads", "1", "--out", str(tmp_path)]
+    second = [
+        "--prime",
+        "11",
+        "--epochs",
+        "10",
+        "--eval-every",
+        "10",
+        "--checkpoint-every",
+        "10",
+        "--threads",
+        "1",
+        "--out",
+        str(tmp_path),
+    ]
     assert grokking.cli_main(second) == 2
     assert "--force" in capsys.readouterr().err and (tmp_path / "metrics.json").read_text() == before
     assert grokking.cli_main(second + ["--force"]) == 0
@@ -256,7 +309,7 @@ def _interrupt_at_eval(monkeypatch, n: int) -> None:
             signal.raise_signal(signal.SIGINT)
         return real(model)
 
-    monkeypatch.setattr(grokking, "weight_norm", weight_norm)
+    monkeypatch.setattr(grokking.trainer, "weight_norm", weight_norm)  # where train_grokking looks it up
 
 
 def test_ctrl_c_then_resume_gives_exactly_the_uninterrupted_run(tmp_path, monkeypatch, capsys):

@@ -10,8 +10,17 @@ from helpers.models import build_model
 
 
 def _model(attn_only: bool = False):
-    cfg = ModelConfig(d_vocab=20, n_ctx=12, d_model=16, n_layers=2, n_heads=2, d_head=8,
-                      d_mlp=None if attn_only else 32, normalization_type=None if attn_only else "LN", seed=0)
+    cfg = ModelConfig(
+        d_vocab=20,
+        n_ctx=12,
+        d_model=16,
+        n_layers=2,
+        n_heads=2,
+        d_head=8,
+        d_mlp=None if attn_only else 32,
+        normalization_type=None if attn_only else "LN",
+        seed=0,
+    )
     return build_model(cfg).eval()
 
 
@@ -31,12 +40,15 @@ def _run_zeroing(model, tokens, name, index):
         return model.run_with_hooks(tokens, fwd_hooks=[(name, hook)])
 
 
-@pytest.mark.parametrize("positions,index", [
-    (None, (slice(None), slice(None), 1)),
-    (3, (slice(None), 3, 1)),
-    (slice(5, None), (slice(None), slice(5, None), 1)),
-    (torch.arange(10) % 3 == 0, (slice(None), torch.arange(10) % 3 == 0, 1)),
-])
+@pytest.mark.parametrize(
+    "positions,index",
+    [
+        (None, (slice(None), slice(None), 1)),
+        (3, (slice(None), 3, 1)),
+        (slice(5, None), (slice(None), slice(5, None), 1)),
+        (torch.arange(10) % 3 == 0, (slice(None), torch.arange(10) % 3 == 0, 1)),
+    ],
+)
 def test_zero_ablating_a_head_equals_zeroing_its_hook_z(positions, index):
     model, tokens = _model(), _tokens(0)
     got = iv.ablate(model, tokens, [iv.head_site(1, 1, positions)])
@@ -64,7 +76,9 @@ def test_patching_every_position_from_the_clean_cache_gives_the_clean_logits():
     patched = iv.patch(attn_only, clean, attn_only.run_with_cache(corrupt)[1], every_head)
     # every head's output comes from corrupt; the direct path is still clean's, so the result is neither run
     assert not torch.allclose(patched, clean_logits, atol=1e-3)
-    assert torch.allclose(iv.patch(attn_only, corrupt, cache, every_head + [iv.Site("blocks.0.hook_resid_pre")]), clean_logits, atol=1e-5)
+    assert torch.allclose(
+        iv.patch(attn_only, corrupt, cache, every_head + [iv.Site("blocks.0.hook_resid_pre")]), clean_logits, atol=1e-5
+    )
 
 
 def test_mean_ablation_with_one_reference_example_equals_patching_from_it():
@@ -82,7 +96,9 @@ def test_mean_ablation_uses_the_batch_mean_at_each_position():
     want = z.clone()
     want[:, :, 0] = z[:, :, 0].mean(0)
     got = iv.ablate(model, tokens, iv.head_site(0, 0), mode="mean", reference_cache=cache)
-    assert torch.allclose(got, iv.patch(model, tokens, {"blocks.0.attn.hook_z": want}, iv.Site("blocks.0.attn.hook_z")), atol=1e-6)
+    assert torch.allclose(
+        got, iv.patch(model, tokens, {"blocks.0.attn.hook_z": want}, iv.Site("blocks.0.attn.hook_z")), atol=1e-6
+    )
 
 
 def test_neuron_ablation_changes_the_logits_only_through_that_neuron():

@@ -27,7 +27,9 @@ def test_notebook_follows_template(path):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_has_source(path):
-    assert (ROOT / "notebooks" / "src" / f"{path.stem}.py").exists(), "notebooks are built from notebooks/src/NN_topic.py"
+    assert (ROOT / "notebooks" / "src" / f"{path.stem}.py").exists(), (
+        "notebooks are built from notebooks/src/NN_topic.py"
+    )
 
 
 def test_template_check_catches_a_bare_notebook(tmp_path):

@@ -22,8 +22,10 @@ def test_grid_points_and_validation():
 
 
 def test_table_best_plot_and_json_round_trip(tmp_path):
-    rows = [{"d_model": 8, "n_heads": 1, "n_layers": 1, "lr": 0.001, "val_acc": 0.6, "train_acc": 0.7, "seconds": 1.0},
-            {"d_model": 16, "n_heads": 2, "n_layers": 2, "lr": 0.01, "val_acc": 0.8, "train_acc": 0.9, "seconds": 2.0}]
+    rows = [
+        {"d_model": 8, "n_heads": 1, "n_layers": 1, "lr": 0.001, "val_acc": 0.6, "train_acc": 0.7, "seconds": 1.0},
+        {"d_model": 16, "n_heads": 2, "n_layers": 2, "lr": 0.01, "val_acc": 0.8, "train_acc": 0.9, "seconds": 2.0},
+    ]
     assert sweep.best(rows)["d_model"] == 16
     table = sweep.results_table(rows).splitlines()
     assert len(table) == 3 and "0.8" in table[1]  # best first

@@ -30,7 +30,13 @@ def test_snapshots_and_full_batch_classification():
     x = torch.randint(0, 5, (64, 3), generator=torch.Generator().manual_seed(0))
     y = x[:, 0]
     model = build_model(cfg)
-    hist = train(model, (x, y), TrainConfig(n_steps=150, lr=1e-2, batch_size=None, snapshot_every=50), loss_fn=last_position_loss, progress=False)
+    hist = train(
+        model,
+        (x, y),
+        TrainConfig(n_steps=150, lr=1e-2, batch_size=None, snapshot_every=50),
+        loss_fn=last_position_loss,
+        progress=False,
+    )
     assert [s for s, _ in hist.snapshots] == [0, 50, 100, 150]
     assert last_position_accuracy(model, x, y) > 0.9
 
@@ -38,11 +44,18 @@ def test_snapshots_and_full_batch_classification():
 def test_next_token_loss_matches_definition():
     logits = torch.log(torch.tensor([[[0.5, 0.5], [0.25, 0.75], [1.0, 1.0]]]))
     tokens = torch.tensor([[0, 1, 0]])
-    torch.testing.assert_close(next_token_loss(logits, tokens), torch.tensor([[-torch.log(torch.tensor(0.5)), -torch.log(torch.tensor(0.25))]]))
+    torch.testing.assert_close(
+        next_token_loss(logits, tokens), torch.tensor([[-torch.log(torch.tensor(0.5)), -torch.log(torch.tensor(0.25))]])
+    )
     with pytest.raises(ShapeError):
         next_token_loss(logits, tokens[:, :2])
 
 
 def test_mismatched_data_lengths_are_rejected(tiny_cfg):
     with pytest.raises(ShapeError, match="equal length"):
-        train(build_model(tiny_cfg), (torch.zeros(4, 3, dtype=torch.long), torch.zeros(5, dtype=torch.long)), TrainConfig(n_steps=1), progress=False)
+        train(
+            build_model(tiny_cfg),
+            (torch.zeros(4, 3, dtype=torch.long), torch.zeros(5, dtype=torch.long)),
+            TrainConfig(n_steps=1),
+            progress=False,
+        )

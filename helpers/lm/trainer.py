@@ -1,0 +1,105 @@
+"""Training a language model on the course corpus (``train_lm``) and the in-context metrics logged while it trains."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from jaxtyping import Int
+from torch import Tensor
+from transformer_lens.model_bridge import TransformerBridge
+
+from helpers.configs import ModelConfig, TrainConfig
+from helpers.data import token_dataset
+from helpers.errors import (
+    ConfigError,
+)  # fmt: skip
+from helpers.models import build_model, config_of
+from helpers.tasks import repeated_rows
+from helpers.training import History, concat_histories, eval_lm_loss, next_token_loss, train
+
+
+def train_lm(
+    model_cfg: ModelConfig,
+    train_cfg: TrainConfig,
+    vocab_size: int = 2048,
+    max_val_rows: int = 128,
+    progress: bool = True,
+    repeat_frac: float = 0.0,
+    on_step: Callable[[int, torch.nn.Module], None] | None = None,
+    synthetic_steps: int = 0,
+) -> tuple[TransformerBridge, History]:
+    """Train a fresh model on the corpus (course BPE, rows of ``model_cfg.n_ctx`` tokens).
+
+    Evaluates the validation loss every ``train_cfg.eval_every`` steps. ``repeat_frac > 0``
+    mixes in synthetic repeated-random-token rows (``repeated_rows``) so that this fraction of
+    the training rows is synthetic; the validation rows stay pure corpus.
+
+    ``synthetic_steps > 0`` first trains that many steps on synthetic rows only (a warm-up in
+    which induction heads form quickly; notebook 03 says why), then ``train_cfg.n_steps`` steps
+    on the corpus mix. ``on_step`` and the history count the steps of both phases in one sequence.
+    """
+    if not 0.0 <= repeat_frac < 1.0:
+        raise ConfigError(f"repeat_frac must be in [0, 1), got {repeat_frac}.")
+    if synthetic_steps < 0:
+        raise ConfigError(f"synthetic_steps must be 0 or more, got {synthetic_steps}.")
+    train_rows, val_rows, tok = token_dataset(
+        n_ctx=model_cfg.n_ctx, vocab_size=vocab_size, max_val_rows=max_val_rows, seed=train_cfg.seed
+    )
+    if tok.vocab_size != model_cfg.d_vocab:
+        raise ValueError(
+            f"model d_vocab={model_cfg.d_vocab} but the tokenizer has {tok.vocab_size} tokens; set d_vocab={tok.vocab_size}."
+        )
+    if repeat_frac > 0:
+        n_syn = round(len(train_rows) * repeat_frac / (1 - repeat_frac))
+        train_rows = torch.cat(
+            [train_rows, repeated_rows(n_syn, model_cfg.n_ctx, model_cfg.d_vocab, seed=train_cfg.seed)]
+        )
+    model = build_model(model_cfg)
+    eval_fn = lambda m: {"val_loss": eval_lm_loss(m, val_rows)}  # noqa: E731
+    warm = None
+    if synthetic_steps:
+        syn = repeated_rows(max(len(train_rows), 4096), model_cfg.n_ctx, model_cfg.d_vocab, seed=train_cfg.seed + 1)
+        warm_cfg = dataclasses.replace(
+            train_cfg,
+            n_steps=synthetic_steps,
+            warmup_steps=min(train_cfg.warmup_steps, synthetic_steps),
+            eval_every=synthetic_steps,
+        )
+        warm = train(model, syn, warm_cfg, eval_fn=eval_fn, progress=progress, on_step=on_step)
+    shifted = None if on_step is None else (lambda step, m: on_step(step + synthetic_steps, m))
+    hist = train(model, train_rows, train_cfg, eval_fn=eval_fn, progress=progress, on_step=shifted)
+    if warm is not None:
+        hist = concat_histories(warm, hist)
+    return model, hist
+
+
+@torch.no_grad()
+def track_metrics(
+    model: TransformerBridge, probe: Int[Tensor, "batch pos"], val_rows: Int[Tensor, "n_rows n_ctx"]
+) -> dict[str, Any]:
+    """Cheap in-context metrics logged during training (notebook 03's phase change).
+
+    ``probe`` is ``[BOS] r r`` repeated random tokens: the loss on each repeat and the
+    induction score of every head. ``icl_score`` is the loss late in a corpus row minus the
+    loss early in it (Olsson et al. 2022, scaled to our context: token ~100 minus token ~10).
+    """
+    from helpers.heads import induction_score
+
+    cfg = config_of(model)
+    period = (probe.shape[1] - 1) // 2
+    logits, cache = model.run_with_cache(probe)
+    loss = next_token_loss(logits, probe)  # [batch, pos-1]: position j predicts token j+1
+    out: dict[str, Any] = {
+        "loss_repeat1": float(loss[:, 1:period].mean()),
+        "loss_repeat2": float(loss[:, period + 1 :].mean()),
+        "induction": [
+            induction_score(cache[f"blocks.{l}.attn.hook_pattern"], period).tolist() for l in range(cfg.n_layers)
+        ],
+    }
+    vloss = next_token_loss(model(val_rows), val_rows)
+    # Undefined (None, not NaN: a card is strict JSON) when rows are too short to have a token ~100.
+    out["icl_score"] = float(vloss[:, 95:105].mean() - vloss[:, 5:15].mean()) if vloss.shape[1] >= 105 else None
+    return out
