@@ -134,27 +134,6 @@ checks.claim(
 # meet "folding" LN's weight `w` into `W_U`, as TransformerLens's `fold_ln` does. That is not an
 # alternative to freezing the scale: it only moves `w` from LayerNorm into the unembedding, and
 # the division by the scale still has to be frozen to split the logit into terms.)
-#
-# ### Exercise 1: attribution of each term with a frozen LayerNorm scale
-#
-# Given the stacked residual terms, the frozen scale and a logit direction `w ⊙ (W_U[:, good] − W_U[:, bad])`,
-# return each term's attribution.
-
-# %%
-def frozen_ln_attribution(terms: torch.Tensor, scale: torch.Tensor, direction: torch.Tensor) -> torch.Tensor:
-    """terms [n_terms, batch, d_model], scale [batch, 1], direction [batch, d_model] -> [n_terms, batch].
-
-    Centre each term over d_model, divide by the frozen scale, dot with the direction.
-    """
-    return None  # YOUR CODE HERE
-
-
-# %%
-_g = torch.Generator().manual_seed(0)
-_inputs = [(torch.randn(5, 3, 8, generator=_g), torch.rand(3, 1, generator=_g) + 0.5, torch.randn(3, 8, generator=_g))]
-frozen_ln_attribution = checks.check_exercise(
-    "frozen_ln_attribution", frozen_ln_attribution, _inputs
-)
 
 # %% [markdown]
 # Now on real text. At positions of validation text where the model's top guess is the
@@ -177,8 +156,63 @@ at_pos = logits[r, pos].clone()
 at_pos[r, good] = -torch.inf
 bad = at_pos.argmax(-1)  # the runner-up
 
-stack = dla.residual_stack(model, cache, pos)
-direction, constant = dla.logit_directions(model, good, bad)
+stack = dla.residual_stack(model, cache, pos)  # the residual terms at each row's position, and the frozen scale
+print(f"{len(r)} positions; {len(stack.labels)} residual terms: {', '.join(stack.labels)}")
+
+# %% [markdown]
+# ### Exercise 1 — the logit-difference direction
+#
+# > **Difficulty** 2/5 · **Importance** 4/5 · **Time** about 10 minutes
+#
+# Given token ids `good` and `bad` (`[batch]` each), return `(direction, constant)`: the
+# direction `w ⊙ (W_U[:, good] − W_U[:, bad])` as `[batch, d_model]`, with `w` the final
+# LayerNorm's weight, and the constant `[batch]` that no residual term is responsible for:
+# `b ⋅ (W_U[:, good] − W_U[:, bad]) + b_U[good] − b_U[bad]`, with `b` the final LayerNorm's bias.
+#
+# <details><summary>Hint</summary>
+#
+# `W_U` is `[d_model, d_vocab]`, so `W_U[:, good]` is `[d_model, batch]`: transpose it.
+# `model.ln_final.weight` and `model.ln_final.bias` are `w` and `b` (`dla.final_ln_params(model)`
+# returns them); `model.b_U` is the unembedding bias.
+#
+# </details>
+
+# %%
+def logit_directions(model, good: torch.Tensor, bad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """good, bad [batch] -> (direction [batch, d_model], constant [batch]) for logit[good] - logit[bad]."""
+    return None  # YOUR CODE HERE
+
+
+# %%
+logit_directions = checks.check_exercise("logit_directions", logit_directions, inputs=[(model, good, bad), (model, bad, good)])
+direction, constant = logit_directions(model, good, bad)
+
+# %% [markdown]
+# ### Exercise 2 — attribution of each term with a frozen LayerNorm scale
+#
+# > **Difficulty** 2/5 · **Importance** 5/5 · **Time** about 10 minutes
+#
+# Given the stacked residual terms `terms` `[n_terms, batch, d_model]`, the frozen scale
+# `scale` `[batch, 1]` and the direction `[batch, d_model]` of Exercise 1, return each term's
+# attribution `[n_terms, batch]`: `((term − mean(term)) / scale) · direction`.
+#
+# <details><summary>Hint</summary>
+#
+# Centre each term over its last axis (`d_model`, `keepdim=True`), divide by the scale (it
+# broadcasts), multiply by the direction and sum over `d_model`, not over the terms.
+#
+# </details>
+
+# %%
+def frozen_ln_attribution(terms: torch.Tensor, scale: torch.Tensor, direction: torch.Tensor) -> torch.Tensor:
+    """terms [n_terms, batch, d_model], scale [batch, 1], direction [batch, d_model] -> [n_terms, batch]."""
+    return None  # YOUR CODE HERE
+
+
+# %%
+frozen_ln_attribution = checks.check_exercise(
+    "frozen_ln_attribution", frozen_ln_attribution, inputs=[(stack.terms, stack.scale, direction)]
+)
 per_term = frozen_ln_attribution(stack.terms, stack.scale, direction)
 att = dla.direct_logit_attribution(model, cache, good, bad, pos)
 actual = logits[r, pos, good] - logits[r, pos, bad]
@@ -217,8 +251,32 @@ checks.claim(
 # as if the remaining layers were skipped. If the model builds its prediction gradually, the
 # loss of these early read-outs should fall layer by layer.
 
+# %% [markdown]
+# ### Exercise 3 — the logit lens at one point
+#
+# > **Difficulty** 1/5 · **Importance** 4/5 · **Time** about 5 minutes
+#
+# Given a residual stream `resid` `[batch, pos, d_model]` taken at some point of the model,
+# return the logits `[batch, pos, d_vocab]` it would give if the remaining layers were skipped:
+# the final LayerNorm (recomputing its scale on `resid`), then the unembedding.
+#
+# <details><summary>Hint</summary>
+#
+# `model.ln_final(resid) @ model.W_U + model.b_U`.
+#
+# </details>
+
 # %%
-lens = dla.logit_lens(model, cache)
+def lens_logits(model, resid: torch.Tensor) -> torch.Tensor:
+    """resid [batch, pos, d_model] -> logits [batch, pos, d_vocab] through the final LayerNorm and W_U."""
+    return None  # YOUR CODE HERE
+
+
+# %%
+lens_logits = checks.check_exercise(
+    "lens_logits", lens_logits, inputs=[(model, cache["blocks.0.hook_resid_mid"][:4]), (model, cache["blocks.1.hook_resid_post"][:4])]
+)
+lens = {name: lens_logits(model, cache[name]) for name in dla.resid_names(cfg.n_layers)}  # embedding -> output
 lens_loss = {name.replace("blocks.", "").replace("hook_", ""): float(next_token_loss(lg, rows).mean()) for name, lg in lens.items()}
 final_top = lens["blocks.1.hook_resid_post"].argmax(-1)
 agree = {name.replace("blocks.", "").replace("hook_", ""): float((lg.argmax(-1) == final_top).float().mean()) for name, lg in lens.items()}
@@ -304,13 +362,24 @@ checks.claim(
 # skills: the full model wins the first with its MLPs, the attention-only model the second.
 
 # %% [markdown]
-# ### Exercise 2: where could induction help?
+# ### Exercise 4 — where could induction help?
+#
+# > **Difficulty** 3/5 · **Importance** 3/5 · **Time** about 15 minutes
 #
 # An induction head predicts `B` at a position holding `A` if the context earlier contained
 # `A B`. Write a function that marks, for each position `i` of each row, whether the *true* next
 # token `tokens[i+1]` followed an earlier occurrence of `tokens[i]` (some `j < i` with
 # `tokens[j] == tokens[i]` and `tokens[j+1] == tokens[i+1]`). The last position has no next
-# token: mark it `False`.
+# token: mark it `False`. Input `[batch, pos]` (int), output `[batch, pos]` (bool).
+#
+# <details><summary>Hint</summary>
+#
+# With `cur, nxt = tokens[:, :-1], tokens[:, 1:]`, compare every pair of bigrams at once:
+# `(cur[:, :, None] == cur[:, None, :]) & (nxt[:, :, None] == nxt[:, None, :])` is
+# `[batch, i, j]`. Keep `j < i` with a strictly lower-triangular mask (`.tril(-1)`), take
+# `.any(-1)`, and append a `False` column for the last position.
+#
+# </details>
 
 # %%
 def induction_mask(tokens: torch.Tensor) -> torch.Tensor:
@@ -320,8 +389,7 @@ def induction_mask(tokens: torch.Tensor) -> torch.Tensor:
 
 # %%
 induction_mask = checks.check_exercise(
-    "induction_mask", induction_mask,
-    [(torch.tensor([[0, 5, 6, 7, 5, 6, 5, 7]]),), (val_rows[:4],)]
+    "induction_mask", induction_mask, inputs=[(torch.tensor([[0, 5, 6, 7, 5, 6, 5, 7]]),), (val_rows[:4],)]
 )
 
 # %% [markdown]
@@ -357,15 +425,38 @@ _, cache_v = model.run_with_cache(val_rows)
 untrained = build_model(cfg)
 _, cache_u = untrained.run_with_cache(val_rows)
 
+# %% [markdown]
+# ### Exercise 5 — how token-specific is a neuron?
+#
+# > **Difficulty** 2/5 · **Importance** 4/5 · **Time** about 10 minutes
+#
+# Given MLP activations `acts` `[positions, d_mlp]` and the token at each position `tokens`
+# `[positions]`, return `[d_mlp]`: for each neuron, the share of its `k` strongest positions
+# that hold its most common token among them (its *purity*, 1 for a perfect token detector).
+# A neuron whose `k`-th strongest activation is 0 fires fewer than `k` times: give it 0.
+#
+# <details><summary>Hint</summary>
+#
+# `acts.topk(k, dim=0)` gives values and positions `[k, d_mlp]`; `tokens[indices]` their tokens;
+# `.mode(0).values` each neuron's most common one. Compare, average over the `k` axis, and
+# multiply by `(values[-1] > 0)`.
+#
+# </details>
 
+# %%
 def token_purity(acts: torch.Tensor, tokens: torch.Tensor, k: int = 20) -> torch.Tensor:
     """acts [positions, d_mlp], tokens [positions] -> share of each neuron's top-k positions on its most common token."""
-    top_vals, top_idx = acts.topk(k, dim=0)  # [k, d_mlp]: each neuron's k strongest positions
-    top_tok = tokens[top_idx]
-    purity = (top_tok == top_tok.mode(0).values).float().mean(0)
-    return purity * (top_vals[-1] > 0)  # a neuron silent at some of its "top" positions has no real top-k
+    return None  # YOUR CODE HERE
 
 
+# %%
+token_purity = checks.check_exercise(
+    "token_purity", token_purity,
+    inputs=[(cache_v["blocks.0.mlp.hook_post"].flatten(0, 1), val_rows.flatten()),
+            (cache_u["blocks.1.mlp.hook_post"].flatten(0, 1), val_rows.flatten(), 5)],
+)  # fmt: skip
+
+# %%
 counts, purities = {}, {}
 for layer in range(cfg.n_layers):
     p_t = token_purity(cache_v[f"blocks.{layer}.mlp.hook_post"].flatten(0, 1), val_rows.flatten())
@@ -383,11 +474,38 @@ n_pure, n_pure_u = counts[det]
 plots.scatter(fires, purity, labels=[f"N{i}" for i in range(cfg.d_mlp)], title=f"layer-{det} neurons: how often they fire vs how token-specific their top contexts are",
               xaxis="fraction of positions where the neuron is active", yaxis="top-20 purity")
 
+# %% [markdown]
+# ### Exercise 6 — what a neuron writes to the logits
+#
+# > **Difficulty** 2/5 · **Importance** 4/5 · **Time** about 10 minutes
+#
+# A neuron adds `activation × W_out[layer, neuron]` (`[d_model]`) to the residual stream.
+# Return `[d_vocab]`: what that vector does to each logit per unit of activation, through the
+# final LayerNorm with its scale left out (it differs per position): centre the vector,
+# multiply by LayerNorm's weight, then apply `W_U`.
+#
+# <details><summary>Hint</summary>
+#
+# `w_out = model.W_out[layer, neuron]`; `((w_out - w_out.mean()) * model.ln_final.weight) @ model.W_U`.
+#
+# </details>
+
+# %%
+def neuron_output_logits(model, layer: int, neuron: int) -> torch.Tensor:
+    """[d_vocab]: the direct effect on each logit of one unit of the neuron's activation (LN scale left out)."""
+    return None  # YOUR CODE HERE
+
+
+# %%
+neuron_output_logits = checks.check_exercise(
+    "neuron_output_logits", neuron_output_logits, inputs=[(model, det, 0), (model, 1, 7)]
+)
+
 # %%
 # All token detectors of that layer (purity >= 0.9), then three of them with their evidence: what they
 # fire on (top contexts, and selectivity: mean activation on their token vs elsewhere) and what
 # they write (the tokens their output direction pushes up).
-W_dir0 = torch.stack([dla.neuron_output_logits(model, det, n) for n in range(cfg.d_mlp)])  # [d_mlp, d_vocab]
+W_dir0 = torch.stack([neuron_output_logits(model, det, n) for n in range(cfg.d_mlp)])  # [d_mlp, d_vocab]
 print("token detectors:", ", ".join(f"N{n}:{tok.id_to_str(int(top_tok[:, n].mode().values))!r}" for n in torch.nonzero(purity >= 0.9)[:, 0].tolist()))
 # The three purest detectors of three different tokens (ties broken by how often they fire).
 detector_tok = top_tok.mode(0).values  # [d_mlp]: each neuron's most common top-20 token
@@ -433,17 +551,44 @@ checks.claim(
 # push its output direction gives any token), and measure the change in that token's
 # log-probability where the neuron fires most, and where it is silent.
 
+# %% [markdown]
+# ### Exercise 7 — ablate one neuron
+#
+# > **Difficulty** 2/5 · **Importance** 4/5 · **Time** about 10 minutes
+#
+# Return `(clean, ablated)`, the logits `[batch, pos, d_vocab]` of a plain run on `tokens` and of
+# a run in which the activation of neuron `neuron` of layer `layer` is set to 0 at every
+# position. The activation is `blocks.{layer}.mlp.hook_post`, shaped `[batch, pos, d_mlp]`.
+#
+# <details><summary>Hint</summary>
+#
+# `def hook(act, hook): act = act.clone(); act[..., neuron] = 0.0; return act`, then
+# `model.run_with_hooks(tokens, fwd_hooks=[(f"blocks.{layer}.mlp.hook_post", hook)])`.
+#
+# </details>
+
+# %%
+def ablate_neuron_logits(model, tokens: torch.Tensor, layer: int, neuron: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(clean logits, logits with the neuron's activation set to 0), each [batch, pos, d_vocab]."""
+    return None  # YOUR CODE HERE
+
+
+# %%
+ablate_neuron_logits = checks.check_exercise(
+    "ablate_neuron_logits", ablate_neuron_logits, inputs=[(model, val_rows[:4], 1, 7), (model, val_rows[:4], 0, 100)]
+)
+
 # %%
 acts1 = cache_v["blocks.1.mlp.hook_post"]
 # Pick the neuron with the largest estimated direct effect: its mean activation at its 20
 # strongest positions times the largest push its output direction gives any one token.
-W_dir1 = torch.stack([dla.neuron_output_logits(model, 1, n) for n in range(cfg.d_mlp)])  # [d_mlp, d_vocab]
+W_dir1 = torch.stack([neuron_output_logits(model, 1, n) for n in range(cfg.d_mlp)])  # [d_mlp, d_vocab]
 est = acts1.flatten(0, 1).topk(20, dim=0).values.mean(0) * W_dir1.max(-1).values
 neuron = int(est.argmax())
 W_dir = W_dir1[neuron]  # [d_vocab]: its direct push on each logit
 target = int(W_dir.argmax())
 print(f"L1N{neuron} pushes up:", [t for t, _ in tokens.top_k_tokens(W_dir, tok, k=6)])
-clean, ablated = dla.ablate_neuron_logits(model, val_rows, layer=1, neuron=neuron)
+clean, ablated = ablate_neuron_logits(model, val_rows, 1, neuron)
 drop = clean.log_softmax(-1)[..., target] - ablated.log_softmax(-1)[..., target]  # [batch, pos]
 a = acts1[..., neuron]
 hot = a >= a.flatten().topk(20).values[-1]
