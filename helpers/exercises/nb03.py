@@ -106,13 +106,17 @@ def _patch_every_position(model, tokens, source_cache, heads_, positions):  # no
 
 
 def _patch_whole_layer(model, tokens, source_cache, heads_, positions):  # noqa: ANN001, ANN202
-    def hook(x, hook):  # noqa: ANN001, ANN202
-        x = x.clone()
-        x[:, positions] = source_cache[hook.name][:, positions]
-        return x
+    hooks = []
+    for layer in sorted({l for l, _ in heads_}):
+        name = f"blocks.{layer}.attn.hook_z"
 
-    layers = sorted({l for l, _ in heads_})
-    return _hooked(model, tokens, [(f"blocks.{l}.attn.hook_z", hook) for l in layers])
+        def hook(x, hook, name=name):  # noqa: ANN001, ANN202
+            x = x.clone()
+            x[:, positions] = source_cache[name][:, positions]
+            return x
+
+        hooks.append((name, hook))
+    return _hooked(model, tokens, hooks)
 
 
 def _q_composition(model):  # noqa: ANN001, ANN202
@@ -240,8 +244,9 @@ EXERCISES = (
         name="patch_heads",
         notebook="03",
         reference=circuits.patch_heads,
-        hint="for each (layer, head) hook 'blocks.{layer}.attn.hook_z' [batch, pos, head, d_head]: clone, copy "
-        "source_cache[name][:, positions, head] into [:, positions, head], return it.",
+        hint="for each (layer, head) hook name = f'blocks.{layer}.attn.hook_z' [batch, pos, head, d_head]: clone, copy "
+        "source_cache[name][:, positions, head] into [:, positions, head], return it (bind name and head as default "
+        "arguments of the hook; don't rely on hook.name, which can be an alias).",
         mistakes=(
             Mistake(
                 "patching every position, not only `positions`",

@@ -412,9 +412,9 @@ _, second_corrupt = repeat_losses(model(corrupt), corrupt)
 #
 # <details><summary>Hint</summary>
 #
-# One hook per head: `def hook(z, hook): z = z.clone(); z[:, positions, head] =
-# source_cache[hook.name][:, positions, head]; return z` (bind `head` as a default argument in
-# a loop), then `model.run_with_hooks(tokens, fwd_hooks=[(name, hook), ...])`. The course's
+# One hook per head, with `name = f"blocks.{layer}.attn.hook_z"`: `def hook(z, hook, name=name,
+# head=head): z = z.clone(); z[:, positions, head] = source_cache[name][:, positions, head]; return z`
+# (default arguments bind the loop's values), then `model.run_with_hooks(tokens, fwd_hooks=[(name, hook), ...])`. The course's
 # `helpers.interventions` does the same with `Site`s; here write the hook yourself.
 #
 # </details>
@@ -428,8 +428,7 @@ def patch_heads(model, tokens: torch.Tensor, source_cache, heads: list[tuple[int
 # %%
 patch_heads = checks.check_exercise(
     "patch_heads", patch_heads,
-    inputs=[(model, corrupt[:8], {k: v[:8] for k, v in cache.items() if k.endswith("hook_z")}, [(1, top_ind)], second_half),
-            (model, corrupt[:8], {k: v[:8] for k, v in cache.items() if k.endswith("hook_z")}, [(0, top_prev), (1, 0)], slice(1, 20))],
+    inputs=[(model, corrupt, cache, [(1, top_ind)], second_half), (model, corrupt, cache, [(0, top_prev), (1, 0)], slice(1, 20))],
 )  # fmt: skip
 
 
