@@ -89,10 +89,43 @@ plots.imshow(pattern[:8, 0, -1], x=[f"pos {i}" for i in range(N)] + ["SEP"],
              y=[" ".join(map(str, r[:-1])) for r in tokens.tolist()], zmid=None,
              title="attention from SEP, 8 test sequences (rows)", xaxis="key position", height=350)
 
+# %% [markdown]
+# ### Exercise 1 — SEP's attention on the answer
+#
+# > **Difficulty** 1/5 · **Importance** 3/5 · **Time** about 5 minutes
+#
+# Given SEP's attention over the value positions `sep_attn` (`[batch, n]`), the values `seqs`
+# (`[batch, n]`) and each row's answer `answer` (`[batch]`), return the attention mass on the
+# answer (`[batch]`). Count *every* position that holds the answer: here values are distinct,
+# but section 6 allows duplicates and uses the same function.
+#
+# <details><summary>Hint</summary>
+#
+# `seqs == answer[:, None]` is a `[batch, n]` mask of the positions holding the answer; multiply
+# the attention by it and sum over the keys.
+#
+# </details>
+#
+# Leave the function as it is to continue with the reference; `checks.show_solution("attention_on_answer")`
+# prints it when you want to compare.
+
+# %%
+def attention_on_answer(sep_attn: torch.Tensor, seqs: torch.Tensor, answer: torch.Tensor) -> torch.Tensor:
+    """sep_attn [batch, n], seqs [batch, n], answer [batch] -> [batch] attention mass on every copy of the answer."""
+    return None  # YOUR CODE HERE
+
+
+# %%
+sep_attn = pattern[:, 0, -1]  # [batch, key]: SEP's attention, SEP itself last
+attention_on_answer = checks.check_exercise(
+    "attention_on_answer", attention_on_answer,
+    inputs=[(sep_attn[:, :N], data.test_tokens[:, :N], data.test_labels),
+            (torch.full((2, N), 1 / N), torch.tensor([[3, 1, 1, 7, 9], [4, 2, 8, 2, 2]]), torch.tensor([1, 2]))],
+)  # fmt: skip
+
 # %%
 min_pos = data.test_tokens[:, :-1].argmin(dim=1)
-sep_attn = pattern[:, 0, -1]
-on_min = sep_attn.gather(1, min_pos[:, None]).squeeze(1)
+on_min = attention_on_answer(sep_attn[:, :N], data.test_tokens[:, :N], data.test_labels)
 frac_argmax = (sep_attn.argmax(dim=1) == min_pos).float().mean().item()
 checks.claim("SEP's attention concentrates on the position of the minimum", on_min.mean() > 0.9 and frac_argmax > 0.98,
              f"mean attention on the min {on_min.mean():.3f} > 0.9; the min is the most-attended key in {frac_argmax:.3f} > 0.98 of test rows")
@@ -106,9 +139,36 @@ checks.claim("SEP's attention concentrates on the position of the minimum", on_m
 # for a key holding value `v` at position `p` is a number we can tabulate for every `(p, v)`:
 # `q = (W_E[SEP] + W_pos[n]) W_Q + b_Q`, `k = (W_E[v] + W_pos[p]) W_K + b_K`, score `q·k / sqrt(d_head)`.
 # `algorithmic.qk_by_value` does exactly this.
+#
+# ### Exercise 2 — the QK circuit by value
+#
+# > **Difficulty** 3/5 · **Importance** 5/5 · **Time** about 15 minutes
+#
+# Write `qk_by_value(model, head)`: return the `[n, V]` table whose entry `[p, v]` is the
+# pre-softmax score of SEP's query (at position `n`) for a key of value `v` at position `p`, in
+# layer 0. `model.W_E` is `[V + 1, d_model]` (SEP is the last row), `model.W_pos` is
+# `[n + 1, d_model]`, `model.W_Q[0, head]` and `model.W_K[0, head]` are `[d_model, d_head]`,
+# `model.b_Q[0, head]` and `model.b_K[0, head]` are `[d_head]`.
+#
+# <details><summary>Hint</summary>
+#
+# The query is one vector: `(W_E[V] + W_pos[n]) @ W_Q[0, head] + b_Q[0, head]`. The keys come from
+# every (position, value) pair at once by broadcasting:
+# `W_E[:V].unsqueeze(0) + W_pos[:n].unsqueeze(1)` is `[n, V, d_model]`. Then `keys @ q`, divided
+# by `sqrt(d_head)` as TransformerLens does.
+#
+# </details>
 
 # %%
-qk = algorithmic.qk_by_value(model)  # [key position, value]
+@torch.no_grad()
+def qk_by_value(model, head: int = 0) -> torch.Tensor:
+    """[n, V]: layer-0 score of SEP's query for a key of value v at position p (biases and positions included)."""
+    return None  # YOUR CODE HERE
+
+
+# %%
+qk_by_value = checks.check_exercise("qk_by_value", qk_by_value, inputs=[(model, 0)])
+qk = qk_by_value(model)  # [key position, value]
 plots.imshow(qk, x=[str(v) for v in range(V)], y=[f"pos {p}" for p in range(N)], zmid=None,
              title="QK: score of SEP's query for a key of each value at each position", xaxis="key value",
              yaxis="key position", height=300)
@@ -128,12 +188,21 @@ checks.claim("the value matters far more than the position", spread > 3 * pos_sp
              f"score range over values {spread:.1f} > 3 x largest range over positions {pos_spread:.1f}")
 
 # %% [markdown]
-# ### Exercise 1 — predict the attention pattern for a sequence you write
+# ### Exercise 3 — predict the attention pattern for a sequence you write
+#
+# > **Difficulty** 1/5 · **Importance** 4/5 · **Time** about 5 minutes
 #
 # With the QK table you can predict SEP's attention without running the model: look up the
 # score of each key, then take a softmax over the keys. (SEP can attend to itself too, but its
-# own score is so low that we leave it out.) Write `predict_sep_attention(qk, seq)` for a list
-# of `n` values; it returns `n` attention weights.
+# own score is so low that we leave it out.) Write `predict_sep_attention(qk, seq)` for the
+# `[n, V]` table `qk` and a list of `n` values; it returns `n` attention weights (shape `[n]`).
+#
+# <details><summary>Hint</summary>
+#
+# The key at position `i` holds value `seq[i]`: its score is `qk[i, seq[i]]`
+# (`qk[torch.arange(n), torch.tensor(seq)]` gets all of them). Then a softmax over the `n` keys.
+#
+# </details>
 
 # %%
 def predict_sep_attention(qk: torch.Tensor, seq: list[int]) -> torch.Tensor:
@@ -144,7 +213,7 @@ def predict_sep_attention(qk: torch.Tensor, seq: list[int]) -> torch.Tensor:
 predict_sep_attention = checks.check_exercise(
     "predict_sep_attention", predict_sep_attention,
     inputs=[(qk, [40, 7, 9, 55, 12]), (qk, [3, 2, 60, 61, 62])]
-)
+)  # fmt: skip
 my_seq = [40, 7, 9, 55, 12]  # try your own: 5 distinct values in 0..63
 predicted = predict_sep_attention(qk, my_seq)
 actual = model.run_with_cache(torch.tensor([my_seq + [V]]))[1]["blocks.0.attn.hook_pattern"][0, 0, -1, :-1]
@@ -166,9 +235,32 @@ checks.claim("the QK table alone predicts the attention pattern of a hand-writte
 # If SEP attends fully to a key of value `v`, the head adds `W_E[v] W_V W_O` to the residual
 # stream, which the unembedding reads as logits `W_E[v] W_V W_O W_U`. Row `v` of that table
 # should peak at column `v`: a copying head.
+#
+# ### Exercise 4 — the OV circuit by value
+#
+# > **Difficulty** 2/5 · **Importance** 5/5 · **Time** about 10 minutes
+#
+# Write `ov_by_value(model, head)`: the `[V, d_vocab]` table whose row `v` is
+# `W_E[v] @ W_V[0, head] @ W_O[0, head] @ W_U`, for the values `v = 0 .. V-1` (not SEP). Leave the
+# positional embeddings and the biases out (they add the same vector to every row).
+#
+# <details><summary>Hint</summary>
+#
+# `model.W_E[:V] @ model.W_V[0, head] @ model.W_O[0, head] @ model.W_U`, or with TransformerLens's
+# factored circuit: `(model.W_E[:V] @ model.OV[0, head] @ model.W_U).AB`. Here `V = model.W_E.shape[0] - 1`.
+#
+# </details>
 
 # %%
-ov = algorithmic.ov_by_value(model)[:, :V]  # [attended value, output logit]
+@torch.no_grad()
+def ov_by_value(model, head: int = 0) -> torch.Tensor:
+    """[V, d_vocab]: the logits layer-0 head `head` writes when it attends fully to a token of each value."""
+    return None  # YOUR CODE HERE
+
+
+# %%
+ov_by_value = checks.check_exercise("ov_by_value", ov_by_value, inputs=[(model, 0)])
+ov = ov_by_value(model)[:, :V]  # [attended value, output logit]
 plots.imshow(ov, x=[str(v) for v in range(V)], y=[str(v) for v in range(V)],
              title="OV: logits written when attending to each value", xaxis="output logit", yaxis="attended value",
              height=450, width=500)
@@ -178,22 +270,56 @@ plots.imshow(ov, x=[str(v) for v in range(V)], y=[str(v) for v in range(V)],
 # minimum of 5 distinct draws (a value v is the minimum of about `20000·C(63-v,4)/C(64,5)`
 # training sequences), so the model never learned to copy them. We test copying where the
 # model had data: values that are the minimum of at least 50 training sequences.
+#
+# ### Exercise 5 — diagonal dominance
+#
+# > **Difficulty** 1/5 · **Importance** 3/5 · **Time** about 5 minutes
+#
+# Write `diagonal_dominance(matrix)` for a `[rows, cols]` matrix (`cols >= rows`): the fraction
+# of rows `i` whose largest entry is in column `i`, as a Python float (1.0: a perfect copier).
+#
+# <details><summary>Hint</summary>
+#
+# Row `v` of the OV table is what attending to `v` writes, so compare `matrix.argmax(dim=1)` with
+# `torch.arange(rows)`, then take the mean of the matches as a float.
+#
+# </details>
+
+# %%
+def diagonal_dominance(matrix: torch.Tensor) -> float:
+    """Fraction of rows i whose largest entry is at column i."""
+    return None  # YOUR CODE HERE
+
+
+# %%
+diagonal_dominance = checks.check_exercise("diagonal_dominance", diagonal_dominance, inputs=[(ov[:40, :40],), (ov,)])
 
 # %%
 counts = torch.bincount(data.train_labels, minlength=V)
 seen = int((counts >= 50).sum())  # the well-trained values are 0 .. seen-1 (counts fall with v)
-dd_seen, dd_all = algorithmic.diagonal_dominance(ov[:seen, :seen]), algorithmic.diagonal_dominance(ov)
+dd_seen, dd_all = diagonal_dominance(ov[:seen, :seen]), diagonal_dominance(ov)
 print(f"values that are the min of >= 50 training rows: 0..{seen - 1}; diagonal dominance there {dd_seen:.3f}, over all {dd_all:.3f}")
 checks.claim("the OV circuit copies: each well-trained value's row has its largest logit on itself", dd_seen > 0.95,
              f"diagonal dominance {dd_seen:.3f} > 0.95 over values 0..{seen - 1}")
 
 # %% [markdown]
-# ### Exercise 2 — run the model from its two tables
+# ### Exercise 6 — run the model from its two tables
+#
+# > **Difficulty** 2/5 · **Importance** 4/5 · **Time** about 10 minutes
 #
 # Attention-weighted sum of OV rows ≈ the head's logits. Write `circuit_predict(qk, ov, seqs)`:
-# for each row of `seqs` (`[batch, n]` values), compute the attention with the QK table as in
-# exercise 1, mix the OV rows of the values with those weights, and return the argmax value
-# (`[batch]`). It ignores the direct path and the positional part of OV; let's see if that matters.
+# for each row of `seqs` (`[batch, n]` values), compute the attention with the QK table (`[n, V]`)
+# as in exercise 3, mix the OV rows (`ov` is `[V, V]`) of the values with those weights, and
+# return the argmax value (`[batch]`). It ignores the direct path and the positional part of OV;
+# let's see if that matters.
+#
+# <details><summary>Hint</summary>
+#
+# `qk[torch.arange(n), seqs]` is `[batch, n]` (broadcasting the positions against each row);
+# softmax it over the keys (`dim=-1`). `ov[seqs]` is `[batch, n, V]`; the logits are
+# `torch.einsum("bn,bnv->bv", attn, ov[seqs])`.
+#
+# </details>
 
 # %%
 def circuit_predict(qk: torch.Tensor, ov: torch.Tensor, seqs: torch.Tensor) -> torch.Tensor:
@@ -203,7 +329,7 @@ def circuit_predict(qk: torch.Tensor, ov: torch.Tensor, seqs: torch.Tensor) -> t
 # %%
 circuit_predict = checks.check_exercise(
     "circuit_predict", circuit_predict, inputs=[(qk, ov, data.test_tokens[:200, :-1])]
-)
+)  # fmt: skip
 model_answer = cache["hook_unembed"][:, -1].argmax(-1) if "hook_unembed" in cache else model(data.test_tokens)[:, -1].argmax(-1)
 agree = (circuit_predict(qk, ov, data.test_tokens[:, :-1]) == model_answer).float().mean().item()
 checks.claim("two small tables reproduce the model: QK lookup + softmax + OV mix gives the model's answer", agree > 0.97,
@@ -225,7 +351,7 @@ dup = run_dup.data.test_tokens
 pat_dup = run_dup.model.run_with_cache(dup)[1]["blocks.0.attn.hook_pattern"][:, 0, -1, :-1]
 is_min = dup[:, :-1] == run_dup.data.test_labels[:, None]
 multi = is_min.sum(1) > 1
-mass = (pat_dup * is_min).sum(1)
+mass = attention_on_answer(pat_dup, dup[:, :-1], run_dup.data.test_labels)  # exercise 1: every copy counts
 print(f"test accuracy {run_dup.test_acc:.4f}; {int(multi.sum())} test rows repeat their minimum")
 i = int(multi.nonzero()[0])
 print("example", dup[i, :-1].tolist(), "attention", [round(x, 2) for x in pat_dup[i].tolist()])
