@@ -27,6 +27,7 @@ import torch
 
 from helpers import checks, plots, sentiment, stats, sweep
 from helpers.paths import data_dir
+from helpers.wordpiece import train_wordpiece
 
 torch.set_num_threads(1)  # tiny models: one thread is as fast and keeps timings comparable
 
@@ -68,6 +69,36 @@ word_acc = sentiment.word_baseline(reviews)
 token_acc, lr_weights = sentiment.logistic_baseline(enc)
 print(f"logistic regression, bag of words:  {word_acc:.3f} validation accuracy")
 print(f"logistic regression, bag of tokens: {token_acc:.3f}")
+
+# %% [markdown]
+# ### Exercise 1 — a review as one row
+#
+# > **Difficulty** 1/5 · **Importance** 3/5 · **Time** about 5 minutes
+#
+# Given reviews already turned into model ids (`ids`, a list of lists of ints), return a
+# `[len(ids), n_ctx]` tensor (long): each row is `[PAD]`s, then the review's *first* `n_ctx - 1`
+# ids, then `[CLS]` in the last column. Section 4 builds a new tokenizer's rows with it.
+#
+# <details><summary>Hint</summary>
+#
+# Start from `torch.full((len(ids), n_ctx), pad, dtype=torch.long)`, set the last column to
+# `cls`, and write `row = ids[r][: n_ctx - 1]` into columns `n_ctx - 1 - len(row)` to `n_ctx - 1`
+# (excluded).
+#
+# </details>
+
+# %%
+def review_rows(ids: list[list[int]], n_ctx: int, pad: int, cls: int) -> torch.Tensor:
+    """[len(ids), n_ctx] long: [PAD]s, the first n_ctx - 1 ids, [CLS] last."""
+    return None  # YOUR CODE HERE
+
+
+# %%
+review_rows = checks.check_exercise(
+    "review_rows", review_rows, inputs=[([enc.vocab.encode(t) for t in reviews.val_texts[:200]], enc.n_ctx, enc.vocab.pad, enc.vocab.cls)]
+)
+print("same rows as the course's encoder:",
+      torch.equal(review_rows([enc.vocab.encode(t) for t in reviews.val_texts], enc.n_ctx, enc.vocab.pad, enc.vocab.cls), enc.val_tokens))
 
 # %% [markdown]
 # ## 2. An attention-only classifier
@@ -141,6 +172,20 @@ checks.claim(
 #
 # Only DLA adds up: the sum over tokens, plus the [CLS] residual's own term and `b_U`,
 # *is* the logit difference. Write it.
+#
+# ### Exercise 2 — per-token direct logit attribution
+#
+# > **Difficulty** 2/5 · **Importance** 5/5 · **Time** about 10 minutes
+#
+# Given [CLS]'s attention `pattern` `[head, pos]`, what each head would write from each
+# position `head_out` `[head, pos, d_model]` and the direction `[d_model]`, return `[pos]`:
+# `sum_h A_h[j] (o_h[j] · d)` for each source position `j`.
+#
+# <details><summary>Hint</summary>
+#
+# One `torch.einsum("hk,hkd,d->k", ...)`: weight, project, and sum over the heads (not the positions).
+#
+# </details>
 
 # %%
 def cls_dla(pattern, head_out, direction):
@@ -155,20 +200,14 @@ def cls_dla(pattern, head_out, direction):
 
 
 # %%
-_g = torch.Generator().manual_seed(0)
-cls_dla = checks.check_exercise(
-    "cls_dla", cls_dla,
-    [(torch.rand(2, 5, generator=_g).softmax(-1), torch.randn(2, 5, 8, generator=_g), torch.randn(8, generator=_g)),
-     (torch.rand(1, 3, generator=_g), torch.randn(1, 3, 4, generator=_g), torch.randn(4, generator=_g))],
-)
-
-# %%
 with torch.no_grad():
     attr = sentiment.token_attributions(model, enc.val_tokens)
-_, cache = model.run_with_cache(enc.val_tokens[:1])
-mine = cls_dla(cache["blocks.0.attn.hook_pattern"][0, :, -1],
-               model.blocks[0].head_outputs(cache["blocks.0.hook_resid_pre"])[0],
-               sentiment.logit_diff_direction(model)).detach()
+    _, cache = model.run_with_cache(enc.val_tokens[:2])
+    pattern_cls = cache["blocks.0.attn.hook_pattern"][:, :, -1]  # [review, head, pos]: [CLS]'s attention
+    head_out = model.blocks[0].head_outputs(cache["blocks.0.hook_resid_pre"])  # [review, head, pos, d_model]
+    direction = sentiment.logit_diff_direction(model)
+cls_dla = checks.check_exercise("cls_dla", cls_dla, inputs=[(pattern_cls[i], head_out[i], direction) for i in range(2)])
+mine = cls_dla(pattern_cls[0], head_out[0], direction).detach()
 print("your DLA matches the helper's:", torch.allclose(mine, attr["dla"][0], atol=1e-5))
 reconstructed = attr["dla"].sum(-1) + attr["remainder"]
 err = (reconstructed - attr["logit_diff"]).abs().max().item()
@@ -176,6 +215,32 @@ checks.claim(
     "Per-token DLA plus the [CLS] term sums exactly to the logit difference (attention-only, no LayerNorm)",
     err < 1e-4,
     f"max |sum of DLA + remainder - logit diff| = {err:.1e} over {len(enc.val_tokens)} reviews",
+)
+
+# %% [markdown]
+# ### Exercise 3 — norm-weighted attention
+#
+# > **Difficulty** 1/5 · **Importance** 3/5 · **Time** about 5 minutes
+#
+# With the same `pattern` `[head, pos]` and `head_out` `[head, pos, d_model]`, return `[pos]`:
+# `sum_h A_h[j] · |o_h[j]|`, how much each token moves [CLS]'s residual stream whatever the
+# direction (Kobayashi et al. 2020). The figure below uses your function.
+#
+# <details><summary>Hint</summary>
+#
+# `head_out.norm(dim=-1)` is `[head, pos]`; multiply by the pattern and sum over the heads.
+#
+# </details>
+
+# %%
+def norm_weighted_attention(pattern: torch.Tensor, head_out: torch.Tensor) -> torch.Tensor:
+    """pattern [head, pos], head_out [head, pos, d_model] -> [pos]: attention times the norm of each write, summed over heads."""
+    return None  # YOUR CODE HERE
+
+
+# %%
+norm_weighted_attention = checks.check_exercise(
+    "norm_weighted_attention", norm_weighted_attention, inputs=[(pattern_cls[i], head_out[i]) for i in range(2)]
 )
 
 # %% [markdown]
@@ -190,7 +255,11 @@ real = (enc.val_tokens[example] != enc.vocab.pad).nonzero().flatten()[:-1]  # th
 toks = [enc.vocab.token_str(i) for i in enc.val_tokens[example, real].tolist()]
 print(f"label: {'positive' if reviews.val_labels[example] else 'negative'}; "
       f"model's logit difference: {attr['logit_diff'][example]:+.2f}")
-rows = torch.stack([attr[k][example, real] / attr[k][example, real].abs().max() for k in ("attention", "norm_weighted", "dla")])
+with torch.no_grad():
+    _, ex_cache = model.run_with_cache(enc.val_tokens[example : example + 1])
+    nw = norm_weighted_attention(ex_cache["blocks.0.attn.hook_pattern"][0, :, -1],
+                                 model.blocks[0].head_outputs(ex_cache["blocks.0.hook_resid_pre"])[0])[real]  # your Exercise 3
+rows = torch.stack([v / v.abs().max() for v in (attr["attention"][example, real], nw, attr["dla"][example, real])])
 plots.imshow(rows, x=[f"{j}:{t}" for j, t in enumerate(toks)], y=["attention", "norm-weighted", "DLA"],
              title="Three per-token scores for one review (each scaled to max |value| = 1)", height=260)
 
@@ -208,8 +277,65 @@ plots.colored_tokens(toks, attr["dla"][example, real])
 scores = sentiment.mean_dla_per_token(model, enc, min_count=20)
 ids = list(scores)
 ranked = sorted(ids, key=lambda i: scores[i])
-rho = stats.rank_correlation([scores[i] for i in ids], [float(lr_weights[i]) for i in ids])
-agree = sentiment.sign_agreement(ranked[:15] + ranked[-15:], scores, lr_weights)
+print(f"{len(ids)} tokens occur at least 20 times in the validation reviews")
+
+# %% [markdown]
+# ### Exercise 4 — Spearman's rank correlation
+#
+# > **Difficulty** 2/5 · **Importance** 3/5 · **Time** about 10 minutes
+#
+# Given two equal-length lists of floats `x` and `y` (here: each token's mean DLA and its
+# logistic-regression weight), return Spearman's rank correlation as a Python float: the
+# Pearson correlation of their ranks. It asks whether the two orders agree, whatever the scales.
+#
+# <details><summary>Hint</summary>
+#
+# `torch.tensor(x).argsort().argsort()` gives each value's rank (these values have no ties);
+# `torch.corrcoef(torch.stack([rank_x, rank_y]).double())[0, 1]`.
+#
+# </details>
+
+# %%
+def rank_correlation(x: list[float], y: list[float]) -> float:
+    """Spearman's rank correlation of two equal-length lists."""
+    return None  # YOUR CODE HERE
+
+
+# %%
+rank_correlation = checks.check_exercise(
+    "rank_correlation", rank_correlation,
+    inputs=[([scores[i] for i in ids], [float(lr_weights[i]) for i in ids]), ([scores[i] for i in ids], [float(i) for i in ids])],
+)  # fmt: skip
+rho = rank_correlation([scores[i] for i in ids], [float(lr_weights[i]) for i in ids])
+
+# %% [markdown]
+# ### Exercise 5 — sign agreement
+#
+# > **Difficulty** 1/5 · **Importance** 2/5 · **Time** about 5 minutes
+#
+# Given token ids `top_ids` (a list), the model's score of each token `model_scores` (a dict
+# id -> float) and the baseline's weights `weights` (a tensor indexed by token id), return the
+# fraction of `top_ids` on which the two have the same sign.
+#
+# <details><summary>Hint</summary>
+#
+# `sum((model_scores[i] > 0) == (float(weights[i]) > 0) for i in top_ids) / len(top_ids)`.
+#
+# </details>
+
+# %%
+def sign_agreement(top_ids: list[int], model_scores: dict[int, float], weights: torch.Tensor) -> float:
+    """Fraction of top_ids whose model score and baseline weight have the same sign."""
+    return None  # YOUR CODE HERE
+
+
+# %%
+sign_agreement = checks.check_exercise(
+    "sign_agreement", sign_agreement, inputs=[(ranked[:15] + ranked[-15:], scores, lr_weights), (ids, scores, lr_weights)]
+)
+agree = sign_agreement(ranked[:15] + ranked[-15:], scores, lr_weights)
+
+# %%
 print("most negative by DLA:", [enc.vocab.token_str(i) for i in ranked[:15]])
 print("most positive by DLA:", [enc.vocab.token_str(i) for i in ranked[-15:][::-1]])
 plots.scatter([float(lr_weights[i]) for i in ids], [scores[i] for i in ids], labels=[enc.vocab.token_str(i) for i in ids],
@@ -238,6 +364,19 @@ checks.claim(
 # characters; the same number of training steps sees the same reviews, but the sequences
 # differ in length and the tokens differ in meaning. Exercise: count how many tokens a
 # review becomes, averaged over reviews.
+#
+# ### Exercise 6 — tokens per review
+#
+# > **Difficulty** 1/5 · **Importance** 2/5 · **Time** about 5 minutes
+#
+# Given `encode` (a function from a string to a list of ids) and `texts` (a list of strings),
+# return the mean number of tokens per text, as a float. The table below uses it for every tokenizer.
+#
+# <details><summary>Hint</summary>
+#
+# Average `len(encode(text))` over the texts: the lengths of the encodings, not of the texts.
+#
+# </details>
 
 # %%
 def tokens_per_review(encode, texts):
@@ -247,15 +386,57 @@ def tokens_per_review(encode, texts):
 
 # %%
 tokens_per_review = checks.check_exercise(
-    "tokens_per_review", tokens_per_review,
-    [(list, ["abc", "de"]), (str.split, ["a b c", "d", "e f"])]
+    "tokens_per_review", tokens_per_review, inputs=[(enc.vocab.encode, reviews.val_texts[:300]), (str.split, reviews.val_texts[:300])]
 )
 
+# %% [markdown]
+# A fourth tokenizer joins the comparison: BERT's **WordPiece** (Devlin et al. 2019), trained
+# here on the training reviews in about a second (`helpers.wordpiece.train_wordpiece`, vocab
+# 4,096). It lower-cases, splits off punctuation, then cuts each word greedily into the longest
+# pieces of its vocabulary, marking every piece after the first with `##`.
+#
+# ### Exercise 7 — WordPiece on one word
+#
+# > **Difficulty** 3/5 · **Importance** 2/5 · **Time** about 15 minutes
+#
+# Given a lower-case `word` (a string) and a `vocab` (a collection of strings: pieces, the
+# continuation pieces starting with `##`), return the list of pieces BERT cuts it into: from
+# the start, the longest piece in `vocab` (with `##` in front unless it starts the word), then
+# again from where it ended. If at some point no piece fits, the whole word is `[UNK]`:
+# return `["[UNK]"]`.
+#
+# <details><summary>Hint</summary>
+#
+# Two loops: `while start < len(word)`, try `end` from `len(word)` down to `start + 1`; the
+# candidate is `word[start:end]`, prefixed with `"##"` when `start > 0`. Take the first that is in
+# `vocab` and set `start = end`; if none is, return `["[UNK]"]`.
+#
+# </details>
+
 # %%
+def wordpiece_split(word: str, vocab) -> list[str]:
+    """One lower-case word -> its WordPiece pieces (greedy longest match first, '##' on continuations)."""
+    return None  # YOUR CODE HERE
+
+
+# %%
+wordpiece = train_wordpiece(reviews.train_texts, vocab_size=4096)
+words = sorted({w for t in reviews.val_texts[:300] for w in t.lower().split() if w.isalpha() and w.isascii()})
+wordpiece_split = checks.check_exercise("wordpiece_split", wordpiece_split, inputs=[(w, wordpiece.vocab) for w in words])
+for w in ("unwatchable", "overlong", "cinematography", "schmaltzy", "heartfelt"):
+    print(f"{w:>16}: yours {wordpiece_split(w, wordpiece.vocab)}, tokenizers' {wordpiece.pieces(w)}")
+
+# %%
+wp_vocab = sentiment.Vocab(wordpiece, reviews.train_texts)
+wp_lengths = sorted(len(wp_vocab.encode(t)) for t in reviews.train_texts)
+wp_ctx = wp_lengths[int(0.8 * (len(wp_lengths) - 1))] + 1  # 80% of reviews fit, as for the others
+wp_rows = lambda texts: review_rows([wp_vocab.encode(t) for t in texts], wp_ctx, wp_vocab.pad, wp_vocab.cls)  # noqa: E731
+enc_wordpiece = sentiment.Encoded(wp_vocab, wp_ctx, wp_rows(reviews.train_texts), torch.tensor(reviews.train_labels),
+                                  wp_rows(reviews.val_texts), torch.tensor(reviews.val_labels))  # fmt: skip
 rows = []
 encodings = {}
-for kind in ("char", "bpe", "gpt2"):
-    e = enc if kind == "gpt2" else sentiment.encode_reviews(reviews, kind, quantile=0.8)
+for kind in ("char", "bpe", "wordpiece", "gpt2"):
+    e = {"gpt2": enc, "wordpiece": enc_wordpiece}.get(kind) or sentiment.encode_reviews(reviews, kind, quantile=0.8)
     encodings[kind] = e
     info = results[1] if kind == "gpt2" else (  # the GPT-2 model is section 2's 1-layer model
         sentiment.train_classifier(e, d_model=32, n_heads=2, n_layers=1, n_steps=400, seed=0)[1])
