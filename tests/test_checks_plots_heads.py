@@ -1,20 +1,30 @@
 import pytest
 import torch
 
-from helpers import checks, heads, plots, stats, tokens
+from helpers import checks, exercises, heads, plots, stats, tokens
 from helpers.errors import ShapeError
 
 
-def test_check_exercise_paths(capsys):
+def test_check_exercise_paths(capsys, monkeypatch):
     ref = lambda x: x * 2  # noqa: E731
-    assert checks.check_exercise("double", lambda x: None, ref, [(1,)]) is ref
+    wrong_by_one = exercises.Mistake("adding one instead of doubling", "Multiply by two.", lambda x: x + 1)
+    double = exercises.Exercise("double", "00", ref, hint="multiply", mistakes=(wrong_by_one,))
+    monkeypatch.setattr(exercises, "get", lambda name: double)
+    assert checks.check_exercise("double", lambda x: None, [(1,)]) is ref
     assert "not attempted" in capsys.readouterr().out
     good = lambda x: x + x  # noqa: E731
-    assert checks.check_exercise("double", good, ref, [(1,), (torch.ones(2),)]) is good
+    assert checks.check_exercise("double", good, [(1,), (torch.ones(2),)]) is good
+    with pytest.raises(checks.ExerciseError, match="this looks like adding one instead of doubling. Multiply by two."):
+        checks.check_exercise("double", lambda x: x + 1, [(3,)])
     with pytest.raises(checks.ExerciseError, match="Hint: multiply"):
-        checks.check_exercise("double", lambda x: x + 1, ref, [(3,)], hint="multiply")
+        checks.check_exercise("double", lambda x: x + 3, [(5,)])
     with pytest.raises(checks.ExerciseError, match="wrong shape"):
-        checks.check_exercise("double", lambda x: x.sum(), ref, [(torch.ones(2),)])
+        checks.check_exercise("double", lambda x: x.sum(), [(torch.ones(2),)])
+    # a None answer that the reference also gives ("never") is an answer, not an unattempted stub
+    never = exercises.Exercise("never", "00", lambda x: None, hint="h")
+    monkeypatch.setattr(exercises, "get", lambda name: never)
+    good_none = lambda x: None  # noqa: E731
+    assert checks.check_exercise("never", good_none, [(1,)]) is good_none
 
 
 def test_claim_raises_with_evidence(capsys):
