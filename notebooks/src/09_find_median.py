@@ -142,7 +142,7 @@ qk = torch.stack([algorithmic.qk_by_value(model, h) for h in range(H)])  # [head
 rho = torch.tensor([[rank_correlation(qk[h, p], values) for p in range(N)] for h in range(H)])
 print("Spearman(score, value), heads x positions:\n", rho.round(decimals=2))
 span = (qk.amax(-1) - qk.amin(-1)).mean(-1)  # [head]: how far apart the best and worst key values score
-print("score span across key values (max - min, mean over positions):", span.round(decimals=2).tolist())
+print("score span across key values (max - min, mean over positions):", [round(float(x), 2) for x in span])
 plots.line({f"L0H{h}": qk[h].mean(0) for h in range(H)}, title="QK score against key value (mean over positions)",
            xaxis="key value", yaxis="score")
 
@@ -246,7 +246,7 @@ checks.claim("unlike find-min, no head attends to the answer: SEP's attention is
              "it is far from uniform in value (every head's QK scores span at least 1 across key values)",
              mass.max() < 0.4 and span.min() > 1.0,
              f"largest mean attention of any head on any rank {mass.max():.2f} < 0.4 (find-min: > 0.9 on the min); "
-             f"QK spans {span.round(decimals=2).tolist()}")
+             f"QK spans {[round(float(x), 2) for x in span]}")
 checks.claim("every head is needed: the intact model is above 99%, and mean-ablating any one head drops it below 90%",
              acc > 0.99 and max(ablated) < 0.9, f"accuracy with one head ablated ≤ {max(ablated):.3f} < 0.9 (intact {acc:.3f})")
 checks.claim("the answer is distributed over the heads: each head's output carries part of the change, none most of it",
@@ -264,34 +264,47 @@ plots.imshow(ov_sum, title="OV summed over heads: a tent around the diagonal", x
 # the five values, each attended value `x` would add a tent of logits, and the logit of an
 # output `v` would behave like `-Σ_p |v - x_p|`, the total distance from `v` to the values. The
 # value that minimises total absolute distance is exactly the median. Test the story: sum the
-# tents with uniform attention and see how often they pick the model's answer.
+# tents with uniform attention, then with each head's real attention from SEP, and see how often
+# they pick the model's answer. The tents are the *token* part of what a head writes
+# (`W_E[x] W_V W_O W_U`); a head also writes the *positional* part of its values
+# (`W_pos[p] W_V W_O W_U` for the position `p` it attends to), so add that too.
 
 # %%
 with torch.no_grad():
     model_answer = model(tokens)[:, -1, :V].argmax(-1)
     keys_v = tokens[:, :-1]  # [batch, N] the values
-    uniform_vote = ov_sum[keys_v].sum(1).argmax(-1)  # tents added with equal weights
     sep_pattern = cache["blocks.0.attn.hook_pattern"][:, :, -1, :-1]  # [batch, head, key]
-    weighted_vote = torch.einsum("bhp,bhpv->bv", sep_pattern, ov[:, keys_v].permute(1, 0, 2, 3)).argmax(-1)
-agree_uniform = float((uniform_vote == model_answer).float().mean())
-agree_weighted = float((weighted_vote == model_answer).float().mean())
-print(f"the summed tents pick the model's answer on {agree_uniform:.0%} of test rows with uniform attention, "
-      f"{agree_weighted:.0%} when each head's tents are weighted by its actual attention from SEP")
+    tents = ov[:, keys_v].permute(1, 0, 2, 3)  # [batch, head, key, logit]: each attended value's tent
+    uniform_vote = ov_sum[keys_v].sum(1).argmax(-1)  # tents added with equal weights
+    weighted_tents = torch.einsum("bhp,bhpv->bv", sep_pattern, tents)
+    pos_ov = torch.einsum("pm,hmd,hde,ev->hpv", model.W_pos[:N], model.W_V[0], model.W_O[0], model.W_U[:, :V])  # [head, pos, logit]
+    weighted_pos = torch.einsum("bhp,hpv->bv", sep_pattern, pos_ov)
+agree = {
+    "tents, uniform attention": float((uniform_vote == model_answer).float().mean()),
+    "tents, real attention": float((weighted_tents.argmax(-1) == model_answer).float().mean()),
+    "tents + positional part, real attention": float(((weighted_tents + weighted_pos).argmax(-1) == model_answer).float().mean()),
+}
+for name, a in agree.items():
+    print(f"{name:<42} picks the model's answer on {a:.0%} of test rows")
 checks.claim(
-    "the tents alone do not explain the answer: with uniform attention they pick the model's answer on under half "
-    "of the test rows, while weighting them by the heads' real attention picks it on over 90%",
-    agree_uniform < 0.5 and agree_weighted > 0.9,
-    f"uniform {agree_uniform:.0%}, attention-weighted {agree_weighted:.0%}",
+    "the tents alone do not explain the answer: the token part of the OV circuits picks the model's answer on under "
+    "half of the test rows, with uniform or with real attention; adding the positional part of the heads' values "
+    "picks it on over 95%",
+    max(agree["tents, uniform attention"], agree["tents, real attention"]) < 0.5
+    and agree["tents + positional part, real attention"] > 0.95,
+    ", ".join(f"{k} {v:.0%}" for k, v in agree.items()),
 )
 
 # %% [markdown]
-# So the mechanism is not "vote with tents, equally". No head attends to the median, yet the
-# heads' value-dependent attention (the bumpy QK tables of section 4) reweights the tents, and
-# that reweighting is what makes the summed votes peak at the median. No single head does it;
-# all four share it (ablating any one costs about a quarter of the accuracy, and patching any
-# one moves about a quarter of the answer). *How* the four QK preferences combine to sharpen
-# the peak we leave open: a good exercise is to find, per head, which values' attention weight
-# matters most for the vote.
+# So the mechanism is not "vote with tents". No head attends to the median, and the token
+# part of what the heads write, even weighted by where they really attend, picks the answer
+# only rarely. What completes it is the positional part of the values: each head writes
+# something that depends on *where* the values it attends to sit, and its bumpy,
+# value-dependent attention (section 4) decides how much of each. No single head does it; all
+# four share it (ablating any one costs about a quarter of the accuracy, and patching any one
+# moves about a quarter of the answer). *How* the positional writes and the QK preferences
+# combine into "the median" is the open part: a good exercise is to find, per head, which
+# positions' writes matter most for the vote.
 
 # %% [markdown]
 # ## Summary
@@ -304,10 +317,10 @@ checks.claim(
 # - Every head is necessary (mean-ablating any one drops accuracy below 90 %), and activation
 #   patching between sequences that differ in one element shows the answer spread over all heads.
 # - Summed OV circuits are tents around the diagonal: each value votes for values near itself
-#   (asserted). But the tents added with uniform attention pick the model's answer on under
-#   half of the rows; weighted by the heads' real, value-dependent attention they pick it almost
-#   always (asserted). The QK tables are not flat, and how their preferences sharpen the vote
-#   is the open part of the mechanism.
+#   (asserted). But the tents pick the model's answer on under half of the rows, with uniform
+#   or with real attention; adding the positional part of what the heads write picks it on
+#   over 95% (asserted). The QK tables are not flat, and how the positional writes and the
+#   value-dependent attention combine into the median is the open part of the mechanism.
 #
 # ## Further reading
 #
