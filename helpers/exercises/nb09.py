@@ -37,9 +37,9 @@ def patching_effect(
     return ((diff(patched) - diff(clean)) / (diff(corrupt) - diff(clean))).mean()
 
 
-def tent_vote(attn: torch.Tensor, ov: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
-    per_key = ov[:, values].permute(1, 0, 2, 3)  # [batch, head, n, V]: each head's OV row for each key's value
-    return torch.einsum("bhn,bhnv->bv", attn, per_key).argmax(-1)
+def tent_logits(attn: torch.Tensor, ov: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+    tents = ov[:, values].permute(1, 0, 2, 3)  # [batch, head, n, V]: each head's OV row (tent) for each key's value
+    return torch.einsum("bhn,bhnv->bv", attn, tents)  # each head's tents weighted by its own attention
 
 
 def _seqs() -> list[tuple[torch.Tensor]]:
@@ -194,21 +194,21 @@ EXERCISES = (
         examples=_logits,
     ),
     Exercise(
-        name="tent_vote",
+        name="tent_logits",
         notebook="09",
-        reference=tent_vote,
-        hint="ov[:, values] is [head, batch, n, V]; permute it to [batch, head, n, V], weight by attn [batch, head, n] "
-        "with einsum('bhn,bhnv->bv', ...), and take the argmax over the values.",
+        reference=tent_logits,
+        hint="ov[:, values] is [head, batch, n, V]; permute it to [batch, head, n, V] and weight it by attn "
+        "[batch, head, n] with einsum('bhn,bhnv->bv', ...).",
         mistakes=(
             Mistake(
                 "heads mixed up: the attention summed over heads times the OV tables summed over heads",
                 "Each head's attention weights that head's own OV rows: keep the head axis in the einsum.",
-                lambda attn, ov, values: torch.einsum("bn,bnv->bv", attn.sum(1), ov.sum(0)[values]).argmax(-1),
+                lambda attn, ov, values: torch.einsum("bn,bnv->bv", attn.sum(1), ov.sum(0)[values]),
             ),
             Mistake(
-                "the summed logits returned instead of the voted value",
-                "Return the argmax over the values: one answer per sequence, shape [batch].",
-                lambda attn, ov, values: torch.einsum("bhn,bhnv->bv", attn, ov[:, values].permute(1, 0, 2, 3)),
+                "the voted value (argmax) instead of the summed logits",
+                "Return the logits, [batch, V]: the notebook adds the positional part before taking the argmax.",
+                lambda attn, ov, values: tent_logits(attn, ov, values).argmax(-1),
             ),
         ),
         examples=_votes,
