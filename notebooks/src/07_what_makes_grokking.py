@@ -34,6 +34,19 @@
 # number.
 #
 # ### Exercise 1 — steps to grok
+#
+# > **Difficulty** 1/5 · **Importance** 4/5 · **Time** about 5 minutes
+#
+# Given a history's logged `steps` and `test_acc` (two lists of the same length), return the
+# first logged step whose test accuracy is at least `threshold` (an `int`), or `None` if the run
+# never got there.
+#
+# <details><summary>Hint</summary>
+#
+# Walk the two lists together (`zip`) and return the first step that passes; `next(..., None)`
+# gives the "never" case. A run that reaches exactly the threshold has grokked: use `>=`.
+#
+# </details>
 
 # %%
 import json
@@ -62,6 +75,29 @@ steps_to_grok = checks.check_exercise(
 #
 # *Objectives: read the sweep; see which way each knob moves the grokking point; check one cell
 # of it live.*
+#
+# ### Exercise 2 — the sweep as a table
+#
+# > **Difficulty** 2/5 · **Importance** 3/5 · **Time** about 10 minutes
+#
+# Each run of the sweep is a dict with `"config"` (its `"seed"`, `"weight_decay"`,
+# `"train_frac"`, ...) and `"steps_to_grok"` (an `int`, or `None` when it missed the cap). Given
+# the runs and the sorted lists `seeds`, `wds`, `fracs`, return a float64 tensor of shape
+# `[len(seeds), len(wds), len(fracs)]` with each run's steps to grok, and `inf` for a run that
+# did not grok within the cap.
+#
+# <details><summary>Hint</summary>
+#
+# Start from `torch.full(shape, float("inf"), dtype=torch.float64)` and fill in the runs that
+# grokked at `[seeds.index(seed), wds.index(weight_decay), fracs.index(train_frac)]`. Never put a
+# missed run at 0: it is later than any run that grokked.
+#
+# </details>
+
+# %%
+def steps_table(runs: list[dict], seeds: list[int], wds: list[float], fracs: list[float]) -> torch.Tensor:
+    """[seed, weight decay, train fraction] -> steps to grok (inf: not within the cap)."""
+    return None  # YOUR CODE HERE
 
 # %%
 SWEEP = paths.data_dir() / "grokking_sweep_p59.json"
@@ -74,12 +110,10 @@ wds = sorted({r["config"]["weight_decay"] for r in grid})
 fracs = sorted({r["config"]["train_frac"] for r in grid})
 seeds = sorted({r["config"]["seed"] for r in grid})
 cap = grid[0]["config"]["n_steps"]
+steps_table = checks.check_exercise("steps_table", steps_table, [(grid, seeds, wds, fracs)])
 # table[seed, wd, frac] = steps to grok (NaN: not within the cap)
-table = np.full((len(seeds), len(wds), len(fracs)), np.nan)
-for r in grid:
-    c = r["config"]
-    if r["steps_to_grok"] is not None:
-        table[seeds.index(c["seed"]), wds.index(c["weight_decay"]), fracs.index(c["train_frac"])] = r["steps_to_grok"]
+table = steps_table(grid, seeds, wds, fracs).numpy()
+table[np.isinf(table)] = np.nan
 worst = np.nanmax(np.where(np.isnan(table), np.inf, table), axis=0)  # the slower seed; inf if either missed the cap
 shown = np.where(np.isinf(worst), np.nan, worst)
 plots.imshow(shown, x=[str(f) for f in fracs], y=[str(w) for w in wds], zmid=None,
@@ -90,13 +124,38 @@ plots.imshow(shown, x=[str(f) for f in fracs], y=[str(w) for w in wds], zmid=Non
 # Read it row by row and column by column: more training data → earlier generalisation; more
 # weight decay → earlier generalisation (up to a point, where the decay fights the fit itself).
 # The claims below are checked on *every* seed of the sweep, not on an average.
+#
+# ### Exercise 3 — the evidence for a trend
+#
+# > **Difficulty** 3/5 · **Importance** 4/5 · **Time** about 15 minutes
+#
+# Given `steps` (an array of steps to grok, `inf` for a run that missed the cap) and the `axis` of
+# a setting listed in increasing order, compare every pair of neighbouring cells along that
+# axis: count the pairs where the larger setting grokked sooner, later, at the same step, and
+# the pairs where *neither* grokked (a tie between two failures is no evidence). Return
+# `grokking.TrendEvidence(n_sooner, n_later, n_tied, n_uninformative)`.
+#
+# <details><summary>Hint</summary>
+#
+# `t = np.moveaxis(np.asarray(steps, dtype=float), axis, -1)`; then `a = t[..., :-1]` (smaller
+# setting) and `b = t[..., 1:]` (the next larger). Sooner: `b < a`; later: `b > a`; both failed:
+# `isinf(a) & isinf(b)`, and a tie is `a == b` without both failing. Convert counts with `int(...)`.
+#
+# </details>
+
+# %%
+def trend_evidence(steps, axis: int) -> grokking.TrendEvidence:
+    """Neighbouring pairs along `axis`: (sooner, later, tied, both missed the cap)."""
+    return None  # YOUR CODE HERE
+
 
 # %%
 inf_table = np.where(np.isnan(table), np.inf, table)  # a run that missed the cap counts as "later than any"
+trend_evidence = checks.check_exercise("trend_evidence", trend_evidence, [(inf_table, 2), (inf_table, 1)])
 # Compare neighbouring cells along one axis. Two runs that both missed the cap tie, and a tie
 # between two failures says nothing, so only pairs where at least one run grokked count.
-more_data = grokking.trend_evidence(inf_table, axis=2)
-more_decay = grokking.trend_evidence(inf_table, axis=1)
+more_data = trend_evidence(inf_table, axis=2)
+more_decay = trend_evidence(inf_table, axis=1)
 n_grok, n_cells = int(np.isfinite(inf_table).sum()), inf_table.size
 checks.claim(
     "The grid spans the phenomenon: some runs grok within the cap and some do not",
@@ -119,6 +178,38 @@ checks.claim(
     f"({more_decay.n_uninformative} pairs where neither grokked not counted); "
     + "; ".join(f"seed {seeds[s]} frac {fracs[f]}: {inf_table[s, :, f].tolist()}" for s in range(len(seeds)) for f in range(len(fracs))),
 )
+
+# %% [markdown]
+# Why would more weight decay make grokking sooner? AdamW's decay is *decoupled*: at every step
+# it multiplies each weight by `1 - lr × weight_decay`, whatever the gradient says. Over a run
+# that compounds, and weights that the loss does not keep pushing up (the memorising ones, once
+# the general circuit fits the training pairs) decay away.
+#
+# ### Exercise 4 — how far does weight decay alone shrink a weight?
+#
+# > **Difficulty** 1/5 · **Importance** 3/5 · **Time** about 5 minutes
+#
+# Return the factor (a float) by which AdamW's weight decay alone shrinks a weight in `n_steps`
+# steps at learning rate `lr` and weight decay `weight_decay`.
+#
+# <details><summary>Hint</summary>
+#
+# One step multiplies by `1 - lr * weight_decay`; the steps compound.
+#
+# </details>
+
+# %%
+def decay_factor(lr: float, weight_decay: float, n_steps: int) -> float:
+    """The factor AdamW's decoupled decay alone applies to a weight over n_steps."""
+    return None  # YOUR CODE HERE
+
+
+# %%
+lr_sweep = grid[0]["config"]["lr"]
+decay_factor = checks.check_exercise("decay_factor", decay_factor, [(lr_sweep, w, cap) for w in wds])
+for w in wds:
+    print(f"weight decay {w}: decay alone shrinks a weight to {decay_factor(lr_sweep, w, 500):.3f} of its value in 500 "
+          f"steps, {decay_factor(lr_sweep, w, cap):.2e} in {cap} (lr {lr_sweep})")  # fmt: skip
 
 # %% [markdown]
 # **Check one cell live.** The sweep is only as good as its reproducibility: re-run one cell
@@ -150,9 +241,19 @@ checks.claim(
 # back amplified, `grad + lambda * ema`, before the optimiser step. The paper reports grokking
 # up to 50x sooner on some tasks. Let's measure it on ours.
 #
-# ### Exercise 2 — one Grokfast-EMA step
-# Update the EMA of the gradient and return the filtered gradient `grad + lam * ema` together
-# with the new EMA.
+# ### Exercise 5 — one Grokfast-EMA step
+#
+# > **Difficulty** 1/5 · **Importance** 4/5 · **Time** about 5 minutes
+#
+# Given one step's gradient `grad` and the running `ema` (same shape), the EMA weight `alpha`
+# and the amplification `lam`, update the EMA and return `(grad + lam * new_ema, new_ema)`.
+#
+# <details><summary>Hint</summary>
+#
+# `new_ema = alpha * ema + (1 - alpha) * grad` (alpha, close to 1, weights the *old* average);
+# amplify with the new EMA, not the old one.
+#
+# </details>
 
 
 # %%
@@ -167,6 +268,41 @@ grokfast_ema = checks.check_exercise(
     "grokfast_ema", grokfast_ema,
     [(g, torch.zeros(3), 0.98, 2.0), (g, torch.ones(3), 0.9, 5.0)]
 )  # fmt: skip
+
+# %% [markdown]
+# ### Exercise 6 — the filter over a run
+#
+# > **Difficulty** 2/5 · **Importance** 3/5 · **Time** about 10 minutes
+#
+# Apply Grokfast over a whole run: `grads` is `[n_steps, ...]` (one gradient per step); start
+# the EMA at zero, apply `grokfast_ema` step after step, and return the filtered gradients, the
+# same shape as `grads`. Then we feed it a synthetic gradient, a slow drift plus a fast
+# oscillation, to see that it is a low-pass filter: the slow part comes out amplified about
+# `1 + lambda` times, the fast part almost unchanged.
+#
+# <details><summary>Hint</summary>
+#
+# `ema = torch.zeros_like(grads[0])`; for each `g` in `grads`: `filtered, ema = grokfast_ema(g, ema, alpha, lam)`;
+# `torch.stack` the filtered ones. The EMA must carry over from one step to the next.
+#
+# </details>
+
+# %%
+def grokfast_filter(grads: torch.Tensor, alpha: float, lam: float) -> torch.Tensor:
+    """[n_steps, ...] gradients -> the Grokfast-EMA filtered gradients, EMA starting at zero."""
+    return None  # YOUR CODE HERE
+
+
+# %%
+t_ = torch.arange(600.0)
+slow, fast = torch.full_like(t_, 0.2), torch.cos(torch.pi * t_ / 2)  # a constant drift; an oscillation of period 4
+grokfast_filter = checks.check_exercise("grokfast_filter", grokfast_filter, [((slow + fast)[:50, None], 0.98, 2.0), ((slow + fast)[:50, None], 0.9, 5.0)])
+out_slow, out_fast = grokfast_filter(slow[:, None], 0.98, 2.0)[:, 0], grokfast_filter(fast[:, None], 0.98, 2.0)[:, 0]
+print(f"after 600 steps: the slow part is amplified {float(out_slow[-1] / slow[-1]):.2f}x (1 + lambda = 3), "
+      f"the fast part's amplitude {float(out_fast[-100:].abs().max()):.2f} (input 1.00)")
+plots.line({"input: slow + fast": (slow + fast)[:200], "filtered (Grokfast-EMA, alpha 0.98, lambda 2)":
+            grokfast_filter((slow + fast)[:, None], 0.98, 2.0)[:200, 0]}, title="Grokfast-EMA is a low-pass filter",
+           xaxis="step", yaxis="gradient")  # fmt: skip
 
 # %% [markdown]
 # The sweep ran Grokfast-EMA (`alpha` 0.98, `lambda` 2, the paper's defaults for this task)
