@@ -108,8 +108,17 @@ plots.attention_heatmaps(pattern[0], str_toks, title=f"attention patterns for {'
 # %% [markdown]
 # ### Exercise 1 — ranks within a sequence
 #
+# > **Difficulty** 2/5 · **Importance** 3/5 · **Time** about 5 minutes
+#
 # Write `value_ranks(seqs)`: for `seqs` of shape `[batch, n]` (distinct values), return a tensor
 # of the same shape whose entry is the rank of that value within its row (0 = smallest).
+#
+# <details><summary>Hint</summary>
+#
+# `seqs.argsort(dim=1)` lists, for each row, the *positions* in sorted order. The rank of a
+# position is where it appears in that list: one more `argsort`.
+#
+# </details>
 
 # %%
 def value_ranks(seqs: torch.Tensor) -> torch.Tensor:
@@ -120,10 +129,36 @@ def value_ranks(seqs: torch.Tensor) -> torch.Tensor:
 value_ranks = checks.check_exercise(
     "value_ranks", value_ranks,
     inputs=[(torch.tensor([[30, 2, 17, 5, 9]]),), (tokens[:50, :-1],)]
-)
+)  # fmt: skip
 ranks = value_ranks(tokens[:, :-1])
 sep_attn = pattern[:, :, -1, :-1]  # [batch, head, key]
-mass = torch.stack([(sep_attn * (ranks == r)[:, None]).sum(-1).mean(0) for r in range(N)], dim=1)  # [head, rank]
+
+# %% [markdown]
+# ### Exercise 2 — attention by rank
+#
+# > **Difficulty** 2/5 · **Importance** 4/5 · **Time** about 10 minutes
+#
+# Write `attention_by_rank(sep_attn, ranks)`: SEP's attention `sep_attn` is `[batch, head, n]`
+# (over the `n` value keys), `ranks` is `[batch, n]` (exercise 1). Return `[head, n]`: entry
+# `[h, r]` is head `h`'s attention on the key of rank `r`, averaged over the batch.
+#
+# <details><summary>Hint</summary>
+#
+# For each rank `r`, `(ranks == r)` is a `[batch, n]` mask; `[:, None]` broadcasts it over the
+# heads. Multiply, sum over the keys, average over the batch: that is column `r`. Stack the
+# columns with `dim=1`.
+#
+# </details>
+
+# %%
+def attention_by_rank(sep_attn: torch.Tensor, ranks: torch.Tensor) -> torch.Tensor:
+    """sep_attn [batch, head, n], ranks [batch, n] -> [head, n]: mean attention on the key of each rank."""
+    return None  # YOUR CODE HERE
+
+
+# %%
+attention_by_rank = checks.check_exercise("attention_by_rank", attention_by_rank, inputs=[(sep_attn, ranks)])
+mass = attention_by_rank(sep_attn, ranks)  # [head, rank]
 plots.imshow(mass, x=[f"rank {r}" + (" (median)" if r == 2 else "") for r in range(N)], y=[f"L0H{h}" for h in range(H)],
              zmid=None, title="mean attention from SEP by sorted rank of the key", height=300)
 
@@ -160,11 +195,34 @@ plots.line({f"L0H{h}": qk[h].mean(0) for h in range(H)}, title="QK score against
 # the biases through `W_U`, plus each head's output through `W_U`.
 # `dla.direct_logit_attribution` (every logit, at SEP) returns each term's part; we take the
 # four heads' parts and compare the logit of the right answer with the mean logit.
+#
+# ### Exercise 3 — each head's direct push on the answer
+#
+# > **Difficulty** 2/5 · **Importance** 4/5 · **Time** about 10 minutes
+#
+# Write `dla_on_answer(head_dla, labels, n_values)`: `head_dla` is `[batch, head, d_vocab]`
+# (each head's direct logits at SEP), `labels` is `[batch]`. Return `[head]`: the logit each head
+# gives the correct answer minus its mean logit over the `n_values` value tokens (SEP is not a
+# value), averaged over the batch.
+#
+# <details><summary>Hint</summary>
+#
+# `head_dla.gather(2, labels[:, None, None].expand(-1, n_heads, 1)).squeeze(2)` is the answer's
+# logit, `[batch, head]`; subtract `head_dla[..., :n_values].mean(-1)`, then `.mean(0)`.
+#
+# </details>
+
+# %%
+def dla_on_answer(head_dla: torch.Tensor, labels: torch.Tensor, n_values: int) -> torch.Tensor:
+    """[batch, head, d_vocab] direct logits, [batch] labels -> [head] mean (answer logit - mean value logit)."""
+    return None  # YOUR CODE HERE
+
 
 # %%
 attribution = dla.direct_logit_attribution(model, cache, pos=-1)  # every term's logits at SEP
 head_dla = torch.stack([attribution.per_term[attribution.labels.index(f"L0H{h}")] for h in range(H)], dim=1)  # [batch, head, d_vocab]
-dla_correct = (head_dla.gather(2, labels[:, None, None].expand(-1, H, 1)).squeeze(2) - head_dla[..., :V].mean(-1)).mean(0)
+dla_on_answer = checks.check_exercise("dla_on_answer", dla_on_answer, inputs=[(head_dla, labels, V)])
+dla_correct = dla_on_answer(head_dla, labels, V)
 print("mean DLA on the correct answer (minus mean logit) per head:", dla_correct.round(decimals=2).tolist())
 ov = torch.stack([algorithmic.ov_by_value(model, h)[:, :V] for h in range(H)])
 plots.imshow(ov.reshape(H * V, V)[:: 2], title="OV tables of the 4 heads, stacked (every 2nd row): attended value -> logits",
@@ -177,12 +235,38 @@ plots.imshow(ov.reshape(H * V, V)[:: 2], title="OV tables of the 4 heads, stacke
 #
 # Mean-ablation replaces a head's output (`hook_z`) by its average over the test set: the head
 # still contributes its typical output, but no longer reacts to this sequence.
+#
+# ### Exercise 4 — mean-ablate heads
+#
+# > **Difficulty** 2/5 · **Importance** 4/5 · **Time** about 10 minutes
+#
+# Write `mean_ablated_z(z, heads)`: `z` is the heads' output `hook_z`,
+# `[batch, pos, head, d_head]`; return a tensor of the same shape where the listed heads' `z` is
+# replaced by its mean over the batch, at each position (the other heads untouched). The next
+# cell runs the model with it in place of `hook_z` (through `helpers.interventions`).
+#
+# <details><summary>Hint</summary>
+#
+# Clone `z` (never edit an activation in place), then set `out[:, :, heads]` to
+# `z[:, :, heads].mean(dim=0, keepdim=True)`: the mean over the batch broadcasts back over it.
+#
+# </details>
 
 # %%
+def mean_ablated_z(z: torch.Tensor, heads: list[int]) -> torch.Tensor:
+    """z [batch, pos, head, d_head] with the listed heads replaced by their mean over the batch (per position)."""
+    return None  # YOUR CODE HERE
+
+
+# %%
+Z = "blocks.0.attn.hook_z"
+mean_ablated_z = checks.check_exercise("mean_ablated_z", mean_ablated_z, inputs=[(cache[Z], [0]), (cache[Z], [1, 3])])
+
+
 def ablate_heads(heads: list[int]) -> float:
     """Test accuracy with these heads' hook_z replaced by their mean over the test set (at each position)."""
-    sites = [interventions.head_site(0, h) for h in heads]
-    out = interventions.ablate(model, tokens, sites, mode="mean", reference_cache=cache)[:, -1]
+    site = interventions.Site(Z)  # the whole hook_z, overwritten by exercise 4's tensor
+    out = interventions.patch(model, tokens, {Z: mean_ablated_z(cache[Z], heads)}, site)[:, -1]
     return (out.argmax(-1) == labels).float().mean().item()
 
 
@@ -201,13 +285,22 @@ plots.line(ablated, title="accuracy when one head is mean-ablated", xaxis="head"
 # sequence, and measure how far the answer moves toward the corrupted one.
 
 # %% [markdown]
-# ### Exercise 2 — the patching metric
+# ### Exercise 5 — the patching metric
+#
+# > **Difficulty** 2/5 · **Importance** 5/5 · **Time** about 10 minutes
 #
 # Write `patching_effect(clean, corrupt, patched, clean_label, corrupt_label)`: each argument is
 # last-position logits `[batch, d_vocab]` or labels `[batch]`. Let
 # `diff(logits) = logits[corrupt_label] - logits[clean_label]` per row. Return the mean over
 # rows of `(diff(patched) - diff(clean)) / (diff(corrupt) - diff(clean))`: 0 means the patch
 # did nothing, 1 means it moved the model all the way to the corrupted answer.
+#
+# <details><summary>Hint</summary>
+#
+# `logits.gather(1, label[:, None]).squeeze(1)` picks each row's logit of `label`. Normalise each
+# row by its own clean-to-corrupt change *before* taking the mean.
+#
+# </details>
 
 # %%
 def patching_effect(clean, corrupt, patched, clean_label, corrupt_label) -> torch.Tensor:
@@ -224,7 +317,7 @@ patching_effect = checks.check_exercise(
     inputs=[(clean_logits, corrupt_logits, clean_logits, labels, corrupt_labels),
             (clean_logits, corrupt_logits, corrupt_logits, labels, corrupt_labels),
             (clean_logits, corrupt_logits, (clean_logits + corrupt_logits) / 2, labels, corrupt_labels)]
-)
+)  # fmt: skip
 
 # %%
 effects = []
@@ -268,15 +361,37 @@ plots.imshow(ov_sum, title="OV summed over heads: a tent around the diagonal", x
 # they pick the model's answer. The tents are the *token* part of what a head writes
 # (`W_E[x] W_V W_O W_U`); a head also writes the *positional* part of its values
 # (`W_pos[p] W_V W_O W_U` for the position `p` it attends to), so add that too.
+#
+# ### Exercise 6 — the tents, weighted by attention
+#
+# > **Difficulty** 3/5 · **Importance** 4/5 · **Time** about 15 minutes
+#
+# Write `tent_logits(attn, ov, values)`: `attn` is `[batch, head, n]` (weights on the `n` value
+# keys), `ov` is `[head, V, V]` (the heads' OV tables), `values` is `[batch, n]`. Each head adds
+# its OV row (tent) of each key's value, weighted by its own attention to that key; return the
+# summed logits, `[batch, V]`.
+#
+# <details><summary>Hint</summary>
+#
+# `ov[:, values]` is `[head, batch, n, V]`; `.permute(1, 0, 2, 3)` makes it `[batch, head, n, V]`.
+# Then `torch.einsum("bhn,bhnv->bv", attn, ...)`.
+#
+# </details>
+
+# %%
+def tent_logits(attn: torch.Tensor, ov: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+    """attn [batch, head, n], ov [head, V, V], values [batch, n] -> [batch, V]: each head's tents weighted by its attention."""
+    return None  # YOUR CODE HERE
+
 
 # %%
 with torch.no_grad():
     model_answer = model(tokens)[:, -1, :V].argmax(-1)
     keys_v = tokens[:, :-1]  # [batch, N] the values
     sep_pattern = cache["blocks.0.attn.hook_pattern"][:, :, -1, :-1]  # [batch, head, key]
-    tents = ov[:, keys_v].permute(1, 0, 2, 3)  # [batch, head, key, logit]: each attended value's tent
+    tent_logits = checks.check_exercise("tent_logits", tent_logits, inputs=[(sep_pattern, ov, keys_v)])
     uniform_vote = ov_sum[keys_v].sum(1).argmax(-1)  # tents added with equal weights
-    weighted_tents = torch.einsum("bhp,bhpv->bv", sep_pattern, tents)
+    weighted_tents = tent_logits(sep_pattern, ov, keys_v)  # [batch, logit]
     pos_ov = torch.einsum("pm,hmd,hde,ev->hpv", model.W_pos[:N], model.W_V[0], model.W_O[0], model.W_U[:, :V])  # [head, pos, logit]
     weighted_pos = torch.einsum("bhp,hpv->bv", sep_pattern, pos_ov)
 agree = {
