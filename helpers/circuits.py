@@ -22,6 +22,7 @@ MLPs and no LayerNorm the logits are a sum of paths, so we can read them off the
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import no_type_check
 
 import torch
 from jaxtyping import Bool, Float, Int
@@ -58,6 +59,7 @@ def full_ov_circuit(model: TransformerBridge, layer: int, head: int) -> Factored
     return model.W_E @ model.OV[layer, head] @ model.W_U
 
 
+@no_type_check  # checks its own shapes, raising ShapeError with the fix (tests/shape_checks.py)
 def copying_score(matrix: FactoredMatrix | Float[Tensor, "n n"]) -> float:
     """``sum(eigenvalues) / sum(|eigenvalues|)`` of a square matrix, e.g. ``full_ov_circuit(model, 0, h)``.
 
@@ -189,6 +191,7 @@ def icl_score(
     return float(per_token_loss[:, late].mean() - per_token_loss[:, early].mean())
 
 
+@no_type_check  # checks its own shapes, raising ShapeError with the fix (tests/shape_checks.py)
 def repeated_bigram_mask(tokens: Int[Tensor, "batch pos"]) -> Bool[Tensor, "batch pos"]:
     """True at position ``i`` when the bigram ``(tokens[i], tokens[i+1])`` already occurred earlier
     in the row (some ``j < i`` with the same two tokens): where an induction head can predict the

@@ -12,6 +12,8 @@ so it lies in [0, 1], and a hand-made perfect pattern scores exactly 1.
 
 from __future__ import annotations
 
+from typing import no_type_check
+
 import torch
 from jaxtyping import Float
 from torch import Tensor
@@ -31,6 +33,7 @@ def _check(pattern: Tensor) -> Tensor:
     return pattern
 
 
+@no_type_check  # checks its own shapes, raising ShapeError with the fix (tests/shape_checks.py)
 def offset_score(pattern: Pattern, offset: int, first_query: int = 0) -> Float[Tensor, " n_heads"]:
     """Mean attention from query ``i`` to key ``i - offset``, over queries ``i >= max(offset, first_query)``."""
     p = _check(pattern)
@@ -39,11 +42,13 @@ def offset_score(pattern: Pattern, offset: int, first_query: int = 0) -> Float[T
     return diag[..., start:].mean(dim=(0, -1))
 
 
+@no_type_check  # checks its own shapes, raising ShapeError with the fix (tests/shape_checks.py)
 def previous_token_score(pattern: Pattern) -> Float[Tensor, " n_heads"]:
     """Attention from each position to the one before it."""
     return offset_score(pattern, 1, first_query=1)
 
 
+@no_type_check  # checks its own shapes, raising ShapeError with the fix (tests/shape_checks.py)
 def induction_score(pattern: Pattern, period: int, bos: bool = True) -> Float[Tensor, " n_heads"]:
     """On ``[BOS] r r`` (``len(r) == period``), attention from each query in the second repeat
     to the token right after its token's previous occurrence (key ``i - period + 1``).
@@ -51,11 +56,13 @@ def induction_score(pattern: Pattern, period: int, bos: bool = True) -> Float[Te
     return offset_score(pattern, period - 1, first_query=period + int(bos))
 
 
+@no_type_check  # checks its own shapes, raising ShapeError with the fix (tests/shape_checks.py)
 def duplicate_token_score(pattern: Pattern, period: int, bos: bool = True) -> Float[Tensor, " n_heads"]:
     """On ``[BOS] r r``, attention from the second repeat to the previous occurrence of the same token."""
     return offset_score(pattern, period, first_query=period + int(bos))
 
 
+@no_type_check  # checks its own shapes, raising ShapeError with the fix (tests/shape_checks.py)
 def first_token_score(pattern: Pattern) -> Float[Tensor, " n_heads"]:
     """Mean attention to position 0 over queries after the first."""
     p = _check(pattern)

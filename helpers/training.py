@@ -13,6 +13,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import no_type_check
 
 import torch
 import torch.nn.functional as F
@@ -62,6 +63,7 @@ def lm_loss(model: torch.nn.Module, batch: Batch) -> Tensor:
     return next_token_loss(logits, tokens).mean()
 
 
+@no_type_check  # checks its own shapes, raising ShapeError with the fix (tests/shape_checks.py)
 def next_token_loss(
     logits: Float[Tensor, "batch pos d_vocab"], tokens: Int[Tensor, "batch pos"]
 ) -> Float[Tensor, "batch pos_minus_1"]:

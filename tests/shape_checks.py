@@ -6,7 +6,9 @@ only the annotations that hold a jaxtyping array type (``Float[Tensor, "batch po
 ``| None`` or a tuple) and drops the rest (``int``, ``Literal[...]`` ...). So every tensor's dtype
 and shape, and the axis sizes shared between arguments and the return value, are checked,
 while bad *values* still reach the course's own validation and its errors that name the fix
-(``helpers.errors``), which the tests check.
+(``helpers.errors``), which the tests check. A function that compares shapes itself to raise a
+``ShapeError`` naming the fix (the tests check that message) opts out with ``@no_type_check``,
+which the import hook respects.
 """
 
 import types
