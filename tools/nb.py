@@ -13,7 +13,12 @@ Cell markers in the source:
     # %% [markdown]   a markdown cell (each line starts with "# ")
     # %%              a code cell
     # %% [setup]      the standard setup cell (its body is filled in by this tool)
-    # %% [solution]   a reference solution: collapsed in JupyterLab and Colab, still executed
+
+Exercises follow one template (``check`` enforces it): a ``### Exercise N — title`` header, a line
+``> **Difficulty** d/5 · **Importance** i/5 · **Time** about m minutes``, the task with shapes, a
+hint in a ``<details>`` block *before* the stub, a stub returning ``None``, and a
+``checks.check_exercise("name", ...)`` cell. Reference solutions never appear in a notebook: they
+live in ``helpers/exercises/nbNN.py`` (``checks.show_solution(name)`` prints one).
 """
 
 from __future__ import annotations
@@ -106,10 +111,7 @@ def build_notebook(src_path: Path) -> nbformat.NotebookNode:
         elif kind == "setup":
             nb.cells.append(nbformat.v4.new_code_cell(SETUP_CELL, metadata={"tags": ["setup"]}))
         elif kind == "solution":
-            if not text.startswith("# @title"):
-                text = "# @title Reference solution (double-click to reveal)\n" + text
-            meta = {"tags": ["solution"], "jupyter": {"source_hidden": True}, "cellView": "form"}
-            nb.cells.append(nbformat.v4.new_code_cell(text, metadata=meta))
+            raise SystemExit(f"{src_path}: [solution] cells are gone: put the reference in helpers/exercises/ (issue #12)")
         elif kind == "code":
             nb.cells.append(nbformat.v4.new_code_cell(text))
         else:
@@ -155,11 +157,43 @@ REQUIRED = {
     "'You will learn'": lambda md, code, nb: "you will learn" in md.lower(),
     "setup cell": lambda md, code, nb: "runtime.setup_notebook" in code,
     "an exercise self-check": lambda md, code, nb: "check_exercise(" in code,
-    "a hidden reference solution": lambda md, code, nb: any("solution" in c.metadata.get("tags", []) for c in nb.cells),
     "an asserted claim": lambda md, code, nb: "claim(" in code,
     "a summary": lambda md, code, nb: "## summary" in md.lower(),
     "stored outputs": lambda md, code, nb: any(c.get("outputs") for c in nb.cells if c.cell_type == "code"),
 }
+
+
+MIN_EXERCISES = 2  # the course's aim is 6 a notebook (issue #12); raise this as notebooks get there
+EXERCISE = re.compile(r"^#{2,4} Exercise \d+\b.*$", re.M)
+HEADER = re.compile(r"\*\*Difficulty\*\* [1-5]/5 · \*\*Importance\*\* [1-5]/5 · \*\*Time\*\* about \d+ minutes")
+
+
+def exercise_problems(nb: nbformat.NotebookNode) -> list[str]:
+    """The exercise template: header line, a hint before the stub, a check; no solution code anywhere."""
+    problems = []
+    cells = nb.cells
+    starts = [i for i, c in enumerate(cells) if c.cell_type == "markdown" and EXERCISE.search(c.source)]
+    if len(starts) < MIN_EXERCISES:
+        problems.append(f"{len(starts)} exercises (at least {MIN_EXERCISES} a notebook)")
+    for n, i in enumerate(starts):
+        title = EXERCISE.search(cells[i].source).group(0).strip("# ")
+        end = starts[n + 1] if n + 1 < len(starts) else len(cells)
+        md = "\n".join(c.source for c in cells[i:end] if c.cell_type == "markdown")
+        code = [c.source for c in cells[i:end] if c.cell_type == "code"]
+        stub = next((k for k, c in enumerate(code) if "return None  # YOUR CODE HERE" in c), None)
+        if not HEADER.search(md):
+            problems.append(f"{title}: no '**Difficulty** d/5 · **Importance** i/5 · **Time** about m minutes' line")
+        if "<details>" not in cells[i].source and "<details>" not in md:
+            problems.append(f"{title}: no hint in a <details> block")
+        if stub is None:
+            problems.append(f"{title}: no stub ending in 'return None  # YOUR CODE HERE'")
+        if not any("check_exercise(" in c for c in code):
+            problems.append(f"{title}: no checks.check_exercise call")
+    for c in cells:
+        if "solution" in c.metadata.get("tags", []) or re.search(r"def \w+_solution\(|Reference solution", c.source):
+            problems.append("solution code is visible in the notebook (references live in helpers/exercises/)")
+            break
+    return problems
 
 
 def check(nb_path: Path) -> list[str]:
@@ -168,6 +202,7 @@ def check(nb_path: Path) -> list[str]:
     md = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
     problems = [f"missing {what}" for what, ok in REQUIRED.items() if not ok(md, code, nb)]
+    problems += exercise_problems(nb)
     src = nb_path.parent / "src" / (nb_path.stem + ".py")
     if not src.exists():
         problems.append(f"no source {src}")
