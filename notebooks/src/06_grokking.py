@@ -322,11 +322,16 @@ checks.claim(
 # same way: `cos(w (a − b − c))` peaks at `c = a − b mod p`. Same optimiser settings as the
 # live run; to save a minute we use a smaller prime (p = 59: a quarter of the pairs), and 60% of
 # the pairs for training (with 50%, subtraction had not grokked within 1,500 steps).
+#
+# How long it takes depends on the seed, more than for addition: with these settings seeds 0, 3
+# and 2 reached 99% test accuracy at steps 400, 475 and 1,575, while seed 1 memorised at step
+# 125 and was still at 13% test accuracy after 4,000 steps. The cap below (3,000 steps) leaves
+# room for a slower seed; this notebook runs seed 0.
 
 # %%
 P_SUB = 59
 SUB = GrokConfig(p=P_SUB, op="sub", train_frac=0.6, lr=LIVE.lr, weight_decay=LIVE.weight_decay,
-                 n_steps=1500, eval_every=25, stop_at_test_acc=0.995, seed=0)  # fmt: skip
+                 n_steps=3000, eval_every=25, stop_at_test_acc=0.995, seed=0)  # fmt: skip
 sub_model, sub_hist = grokking.train_grokking(SUB, progress=True)
 sub_mem, sub_grok = sub_hist.first_step("train_acc", 1.0), sub_hist.first_step("test_acc", 0.99)
 print(f"a - b mod {P_SUB}: train acc 100% at step {sub_mem}, test acc 99% at step {sub_grok} ({sub_hist.seconds:.0f} s)")
