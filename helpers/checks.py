@@ -15,7 +15,8 @@ Two kinds of check run in the notebooks:
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 

@@ -94,7 +94,11 @@ def render_figure(fig: dict[str, Any], path: str | Path) -> bool:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    traces = [t for t in fig.get("data", []) if t.get("type", "scatter") in ("heatmap", "scatter", "scattergl", "bar", "parcoords")]
+    traces = [
+        t
+        for t in fig.get("data", [])
+        if t.get("type", "scatter") in ("heatmap", "scatter", "scattergl", "bar", "parcoords")
+    ]
     if not traces:
         return False
     layout = fig.get("layout", {})
@@ -110,7 +114,9 @@ def render_figure(fig: dict[str, Any], path: str | Path) -> bool:
             for axis, key, setter in (("x", "x", ax.set_xticks), ("y", "y", ax.set_yticks)):
                 labels = list(decode(t.get(key)))
                 if labels and len(labels) <= 40:
-                    setter(range(len(labels)), [str(s)[:12] for s in labels], rotation=90 if axis == "x" else 0, fontsize=7)
+                    setter(
+                        range(len(labels)), [str(s)[:12] for s in labels], rotation=90 if axis == "x" else 0, fontsize=7
+                    )
         elif kind == "parcoords":
             dims = t.get("dimensions", [])
             cols = [np.asarray(decode(d.get("values")), dtype=float) for d in dims]
@@ -176,7 +182,9 @@ def _draw_marks(ax: Any, layout: dict[str, Any]) -> None:
 def build_report(root: str | Path, max_figures: int = 4) -> str:
     """Markdown for ``Documentation/Report.md``; figures are written under Documentation/figures/."""
     if max_figures < 0:
-        raise ConfigError(f"max_figures must be 0 or more, got {max_figures}. Fix: e.g. --max-figures 4 (0: no figures).")
+        raise ConfigError(
+            f"max_figures must be 0 or more, got {max_figures}. Fix: e.g. --max-figures 4 (0: no figures)."
+        )
     root = Path(root)
     try:
         import matplotlib  # noqa: F401
@@ -241,9 +249,16 @@ def _main(argv: list[str]) -> int:
     args = ap.parse_args(argv)
     root = Path(args.root)
     if args.max_figures < 0:  # a negative count once deleted every committed figure and drew none
-        raise ConfigError(with_flags(f"max_figures must be 0 or more, got {args.max_figures}. Fix: e.g. --max-figures 4 (0: no figures).", {"max_figures": "--max-figures"}))
+        raise ConfigError(
+            with_flags(
+                f"max_figures must be 0 or more, got {args.max_figures}. Fix: e.g. --max-figures 4 (0: no figures).",
+                {"max_figures": "--max-figures"},
+            )
+        )
     if not list((root / "notebooks").glob("[0-9][0-9]_*.ipynb")):
-        raise MissingDataError(f"--root {root} has no notebooks/NN_*.ipynb. Fix: give the course's root folder as --root.")
+        raise MissingDataError(
+            f"--root {root} has no notebooks/NN_*.ipynb. Fix: give the course's root folder as --root."
+        )
     out = root / "Documentation" / "Report.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(build_report(root, args.max_figures), encoding="utf-8")

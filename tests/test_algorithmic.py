@@ -112,7 +112,9 @@ def test_patch_activation_identity_and_full_swap(model, tokens):
         return z
 
     want = model.run_with_hooks(tokens, fwd_hooks=[("blocks.0.attn.hook_z", hook)])[:, -1]
-    assert torch.equal(algorithmic.patch_activation(model, tokens, corrupt, "blocks.0.attn.hook_z", pos=-1, head=1), want)
+    assert torch.equal(
+        algorithmic.patch_activation(model, tokens, corrupt, "blocks.0.attn.hook_z", pos=-1, head=1), want
+    )
     with pytest.raises(ConfigError):
         algorithmic.patch_activation(model, tokens, corrupt, "blocks.0.attn.hook_nope")
     with pytest.raises(ShapeError):
@@ -121,16 +123,45 @@ def test_patch_activation_identity_and_full_swap(model, tokens):
 
 def test_train_select_learns_min_quickly():
     cfg = ModelConfig(d_vocab=13, n_ctx=4, d_model=32, n_heads=1, d_head=32)
-    run = algorithmic.train_select("min", cfg, TrainConfig(n_steps=150, lr=3e-3, batch_size=128), n=3, vocab=12,
-                                   n_train=200, n_test=50, seed=0, progress=False)
+    run = algorithmic.train_select(
+        "min",
+        cfg,
+        TrainConfig(n_steps=150, lr=3e-3, batch_size=128),
+        n=3,
+        vocab=12,
+        n_train=200,
+        n_test=50,
+        seed=0,
+        progress=False,
+    )
     assert run.test_acc > 0.8
     assert run.model.course_config.seed == 0 and run.history.steps[-1] == 149
 
 
 def test_cli_trains_and_saves(tmp_path, capsys):
     out = tmp_path / "sel"
-    rc = algorithmic.cli_main(["--kind", "min", "--n", "3", "--vocab", "8", "--n-train", "100", "--n-test", "20",
-                               "--steps", "5", "--d-model", "16", "--out", str(out), "--json", str(tmp_path / "r.jsonl")])
+    rc = algorithmic.cli_main(
+        [
+            "--kind",
+            "min",
+            "--n",
+            "3",
+            "--vocab",
+            "8",
+            "--n-train",
+            "100",
+            "--n-test",
+            "20",
+            "--steps",
+            "5",
+            "--d-model",
+            "16",
+            "--out",
+            str(out),
+            "--json",
+            str(tmp_path / "r.jsonl"),
+        ]
+    )
     assert rc == 0 and out.with_suffix(".safetensors").exists() and out.with_suffix(".json").exists()
     assert "test_acc" in (tmp_path / "r.jsonl").read_text()
     assert algorithmic.cli_main(["--kind", "min", "--d-model", "30", "--heads", "4"]) == 2  # one line, no traceback

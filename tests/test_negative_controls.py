@@ -110,7 +110,10 @@ def test_03_induction_claims_fail_on_an_untrained_model():
     others = prev[0][torch.arange(cfg.n_heads) != top_prev]
     assert not (prev[0, top_prev] > 0.3 and prev[0, top_prev] > others.max() + 0.25)
     k_comp = circuits.k_composition_scores(model)
-    margin = min(float(k_comp[h, top_prev] - k_comp[h, [o for o in range(cfg.n_heads) if o != top_prev]].max()) for h in range(cfg.n_heads))
+    margin = min(
+        float(k_comp[h, top_prev] - k_comp[h, [o for o in range(cfg.n_heads) if o != top_prev]].max())
+        for h in range(cfg.n_heads)
+    )
     assert not margin >= 0.04
 
 
@@ -183,7 +186,9 @@ def test_07_trend_claims_fail_on_shuffled_and_all_failed_grids():
     g = np.random.default_rng(0)
     for _ in range(20):  # a shuffled grid has no trend
         shuffled = g.permutation(table.ravel()).reshape(table.shape)
-        assert not (holds(grokking.trend_evidence(shuffled, axis=2)) and holds(grokking.trend_evidence(shuffled, axis=1)))
+        assert not (
+            holds(grokking.trend_evidence(shuffled, axis=2)) and holds(grokking.trend_evidence(shuffled, axis=1))
+        )
 
 
 @torch.no_grad()
@@ -192,7 +197,9 @@ def test_08_find_min_claims_fail_on_an_untrained_model():
     from helpers.stats import rank_correlation
 
     N, V = 5, 64
-    model = models.build_model(ModelConfig(d_vocab=V + 1, n_ctx=N + 1, d_model=64, n_layers=1, n_heads=1, d_head=64, seed=1))
+    model = models.build_model(
+        ModelConfig(d_vocab=V + 1, n_ctx=N + 1, d_model=64, n_layers=1, n_heads=1, d_head=64, seed=1)
+    )
     split = tasks.select_task("min", n=N, vocab=V, n_train=100, n_test=500, seed=0)
     _, cache = model.run_with_cache(split.test_tokens)
     sep_attn = cache["blocks.0.attn.hook_pattern"][:, 0, -1]
@@ -221,7 +228,9 @@ def test_09_find_median_claims_fail_on_an_untrained_model():
     from helpers.stats import rank_correlation
 
     N, V, H = 5, 32, 4
-    model = models.build_model(ModelConfig(d_vocab=V + 1, n_ctx=N + 1, d_model=64, n_layers=1, n_heads=H, d_head=16, seed=1))
+    model = models.build_model(
+        ModelConfig(d_vocab=V + 1, n_ctx=N + 1, d_model=64, n_layers=1, n_heads=H, d_head=16, seed=1)
+    )
     split = tasks.select_task("median", n=N, vocab=V, n_train=100, n_test=500, seed=0)
     acc = (model(split.test_tokens)[:, -1].argmax(-1) == split.test_labels).float().mean().item()
     assert not acc > 0.99  # so 'every head is needed' (intact > 0.99, ablated < 0.9) fails too

@@ -15,11 +15,22 @@ def make_notebook(root, name="01_demo.ipynb"):
     nb.cells.append(nbformat.v4.new_markdown_cell("# 01 — A demo\n\ntext"))
     code = nbformat.v4.new_code_cell("x")
     code.outputs = [
-        nbformat.v4.new_output("stream", name="stdout", text="✔ f: correct on 2 test case(s).\n✔ The loss falls  (3 < 5)\nother\n"),
+        nbformat.v4.new_output(
+            "stream", name="stdout", text="✔ f: correct on 2 test case(s).\n✔ The loss falls  (3 < 5)\nother\n"
+        ),
         nbformat.v4.new_output("stream", name="stderr", text="✔ not a claim\n"),
-        nbformat.v4.new_output("display_data", data={report.PLOTLY_MIME: go.Figure(go.Heatmap(z=np.eye(3))).to_plotly_json()}),
-        nbformat.v4.new_output("display_data", data={report.PLOTLY_MIME: {"data": [{"type": "scatter", "y": [1, 2, 3]}],
-                                                                           "layout": {"title": {"text": "a line"}}}}),
+        nbformat.v4.new_output(
+            "display_data", data={report.PLOTLY_MIME: go.Figure(go.Heatmap(z=np.eye(3))).to_plotly_json()}
+        ),
+        nbformat.v4.new_output(
+            "display_data",
+            data={
+                report.PLOTLY_MIME: {
+                    "data": [{"type": "scatter", "y": [1, 2, 3]}],
+                    "layout": {"title": {"text": "a line"}},
+                }
+            },
+        ),
     ]
     nb.cells.append(code)
     (root / "notebooks").mkdir(parents=True, exist_ok=True)

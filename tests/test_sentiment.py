@@ -85,8 +85,14 @@ def test_training_and_baseline_learn_a_separable_toy_task():
     r = tiny_reviews()
     tok = CharTokenizer(sorted(set("".join(r.train_texts + r.val_texts))))
     vocab = S.Vocab(tok, r.train_texts)
-    enc = S.Encoded(vocab, 16, vocab.rows(r.train_texts, 16), torch.tensor(r.train_labels),
-                    vocab.rows(r.val_texts, 16), torch.tensor(r.val_labels))
+    enc = S.Encoded(
+        vocab,
+        16,
+        vocab.rows(r.train_texts, 16),
+        torch.tensor(r.train_labels),
+        vocab.rows(r.val_texts, 16),
+        torch.tensor(r.val_labels),
+    )
     acc, weights = S.logistic_baseline(enc)
     assert acc == 1.0 and weights.shape == (len(vocab.to_raw),)
     assert weights[vocab.to_model[tok.stoi["g"]]] > 0 > weights[vocab.to_model[tok.stoi["w"]]]

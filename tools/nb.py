@@ -111,7 +111,9 @@ def build_notebook(src_path: Path) -> nbformat.NotebookNode:
         elif kind == "setup":
             nb.cells.append(nbformat.v4.new_code_cell(SETUP_CELL, metadata={"tags": ["setup"]}))
         elif kind == "solution":
-            raise SystemExit(f"{src_path}: [solution] cells are gone: put the reference in helpers/exercises/ (issue #12)")
+            raise SystemExit(
+                f"{src_path}: [solution] cells are gone: put the reference in helpers/exercises/ (issue #12)"
+            )
         elif kind == "code":
             nb.cells.append(nbformat.v4.new_code_cell(text))
         else:
@@ -144,7 +146,9 @@ def run(nb_path: Path, timeout: int = 900, images: bool = True) -> float:
     nb = nbformat.read(nb_path, as_version=4)
     start = time.perf_counter()
     os.environ[FIGURE_IMAGES_ENV] = "1" if images else "0"  # the kernel inherits it
-    NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(nb_path.parent)}}).execute()
+    NotebookClient(
+        nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(nb_path.parent)}}
+    ).execute()
     seconds = time.perf_counter() - start
     for i, cell in enumerate(nb.cells):  # stable ids keep diffs small
         cell["id"] = f"cell-{i}"

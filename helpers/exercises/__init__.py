@@ -21,8 +21,9 @@ against every listed mistake (it must fail, naming the mistake).
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from helpers.errors import ConfigError
 

@@ -56,7 +56,10 @@ def _patching_inputs() -> list[tuple]:
     g = torch.Generator().manual_seed(0)
     clean, corrupt = torch.randint(0, 12, (2, 9), generator=g), torch.randint(0, 12, (2, 9), generator=g)
     _, cache = model.run_with_cache(clean)
-    return [(model, corrupt, cache, [(1, 0)], slice(5, None)), (model, corrupt, cache, [(0, 1), (1, 1)], slice(3, None))]
+    return [
+        (model, corrupt, cache, [(1, 0)], slice(5, None)),
+        (model, corrupt, cache, [(0, 1), (1, 1)], slice(3, None)),
+    ]
 
 
 def _repeats() -> list[tuple[torch.Tensor, torch.Tensor, int]]:
@@ -81,7 +84,9 @@ def corrupted_repeats(rep: torch.Tensor, fresh: torch.Tensor, period: int) -> to
     return torch.cat([rep[:, :1], fresh[:, 1 : 1 + period], rep[:, 1 + period :]], dim=1)
 
 
-def phase_change_window(steps: Sequence[int], values: Sequence[float], lo: float = 0.2, hi: float = 0.8) -> tuple[int, int]:
+def phase_change_window(
+    steps: Sequence[int], values: Sequence[float], lo: float = 0.2, hi: float = 0.8
+) -> tuple[int, int]:
     """The first logged steps at which a curve exceeds ``lo`` and ``hi`` times its *final* value."""
     final = float(values[-1])
     first_above = lambda frac: next(s for s, v in zip(steps, values) if v > frac * final)  # noqa: E731
@@ -91,9 +96,13 @@ def phase_change_window(steps: Sequence[int], values: Sequence[float], lo: float
 # --- what answers with a known mistake return -------------------------------------------------
 
 
-def _window_of_maximum(steps: Sequence[int], values: Sequence[float], lo: float = 0.2, hi: float = 0.8) -> tuple[int, int]:
+def _window_of_maximum(
+    steps: Sequence[int], values: Sequence[float], lo: float = 0.2, hi: float = 0.8
+) -> tuple[int, int]:
     top = max(values)
-    return next(s for s, v in zip(steps, values) if v > lo * top), next(s for s, v in zip(steps, values) if v > hi * top)
+    return next(s for s, v in zip(steps, values) if v > lo * top), next(
+        s for s, v in zip(steps, values) if v > hi * top
+    )
 
 
 def _hooked(model, tokens, hooks):  # noqa: ANN001, ANN202

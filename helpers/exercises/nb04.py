@@ -34,7 +34,9 @@ def token_purity(acts: torch.Tensor, tokens: torch.Tensor, k: int = 20) -> torch
 
 def _attribution_inputs() -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
     g = torch.Generator().manual_seed(0)
-    return [(torch.randn(5, 3, 8, generator=g) + 1.0, torch.rand(3, 1, generator=g) + 0.5, torch.randn(3, 8, generator=g))]
+    return [
+        (torch.randn(5, 3, 8, generator=g) + 1.0, torch.rand(3, 1, generator=g) + 0.5, torch.randn(3, 8, generator=g))
+    ]
 
 
 def _tokens() -> list[tuple[torch.Tensor]]:
@@ -117,8 +119,10 @@ EXERCISES = (
             Mistake(
                 "the direction without the final LayerNorm's weight w",
                 "LN multiplies the normalised stream by w before W_U: direction = w * (W_U[:, good] - W_U[:, bad]).",
-                lambda model, good, bad: (dla.logit_directions(model, good, bad)[0] / dla.final_ln_params(model)[0],
-                                          dla.logit_directions(model, good, bad)[1]),  # fmt: skip
+                lambda model, good, bad: (
+                    dla.logit_directions(model, good, bad)[0] / dla.final_ln_params(model)[0],
+                    dla.logit_directions(model, good, bad)[1],
+                ),  # fmt: skip
             ),
             Mistake(
                 "a constant without LayerNorm's bias (only b_U[good] - b_U[bad])",
@@ -180,14 +184,27 @@ EXERCISES = (
             Mistake(
                 "comparing each bigram with itself too (j <= i), so every position but the last is True",
                 "Only *earlier* occurrences count: j < i (a strictly lower-triangular mask).",
-                lambda tokens: torch.cat([torch.ones_like(tokens[:, :-1], dtype=torch.bool), torch.zeros_like(tokens[:, :1], dtype=torch.bool)], 1),
+                lambda tokens: torch.cat(
+                    [
+                        torch.ones_like(tokens[:, :-1], dtype=torch.bool),
+                        torch.zeros_like(tokens[:, :1], dtype=torch.bool),
+                    ],
+                    1,
+                ),
             ),
             Mistake(
                 "matching only the current token (some earlier j with tokens[j] == tokens[i]), not the next one",
                 "Induction copies the token that *followed*: require tokens[j + 1] == tokens[i + 1] as well.",
-                lambda tokens: torch.cat([((tokens[:, :-1, None] == tokens[:, None, :-1])
-                                           & torch.ones(tokens.shape[1] - 1, tokens.shape[1] - 1, dtype=torch.bool).tril(-1)).any(-1),
-                                          torch.zeros_like(tokens[:, :1], dtype=torch.bool)], 1),  # fmt: skip
+                lambda tokens: torch.cat(
+                    [
+                        (
+                            (tokens[:, :-1, None] == tokens[:, None, :-1])
+                            & torch.ones(tokens.shape[1] - 1, tokens.shape[1] - 1, dtype=torch.bool).tril(-1)
+                        ).any(-1),
+                        torch.zeros_like(tokens[:, :1], dtype=torch.bool),
+                    ],
+                    1,
+                ),  # fmt: skip
             ),
         ),
         examples=_tokens,
@@ -222,7 +239,9 @@ EXERCISES = (
             Mistake(
                 "forgetting the final LayerNorm's weight",
                 "LN multiplies by its weight w before W_U: (w * centred) @ W_U.",
-                lambda model, layer, neuron: (model.W_out[layer, neuron] - model.W_out[layer, neuron].mean()) @ model.W_U,
+                lambda model, layer, neuron: (
+                    (model.W_out[layer, neuron] - model.W_out[layer, neuron].mean()) @ model.W_U
+                ),
             ),
         ),
         examples=_neuron_inputs,

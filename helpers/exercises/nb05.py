@@ -81,7 +81,23 @@ def _signs() -> list[tuple[list[int], dict[int, float], torch.Tensor]]:
 
 
 def _words() -> list[tuple[str, set[str]]]:
-    vocab = {"un", "##watch", "##able", "##w", "##atch", "watch", "able", "a", "b", "##a", "##b", "film", "##s", "f", "##i"}
+    vocab = {
+        "un",
+        "##watch",
+        "##able",
+        "##w",
+        "##atch",
+        "watch",
+        "able",
+        "a",
+        "b",
+        "##a",
+        "##b",
+        "film",
+        "##s",
+        "f",
+        "##i",
+    }
     return [("unwatchable", vocab), ("films", vocab), ("abba", vocab), ("fix", vocab), ("ab", vocab)]
 
 
@@ -237,7 +253,9 @@ EXERCISES = (
             Mistake(
                 "the weights looked up by position in top_ids instead of by token id",
                 "weights is indexed by token id: weights[i] for i in top_ids.",
-                lambda top_ids, model_scores, weights: sum((model_scores[i] > 0) == (float(weights[k]) > 0) for k, i in enumerate(top_ids)) / len(top_ids),
+                lambda top_ids, model_scores, weights: (
+                    sum((model_scores[i] > 0) == (float(weights[k]) > 0) for k, i in enumerate(top_ids)) / len(top_ids)
+                ),
             ),
         ),
         examples=_signs,

@@ -32,9 +32,9 @@
 import torch
 
 from helpers import checkpoints, checks, data, models, plots, training
-from helpers.tokens import to_str_tokens
 from helpers.configs import ModelConfig, TrainConfig
 from helpers.errors import ConfigError
+from helpers.tokens import to_str_tokens
 
 tokenizer = data.get_tokenizer("bpe", vocab_size=2048)  # the course's BPE, trained on Shakespeare
 cfg = ModelConfig(d_vocab=tokenizer.vocab_size, n_ctx=64, d_model=64, n_layers=2, n_heads=4, d_head=16, seed=0)

@@ -21,11 +21,10 @@
 # %% [setup]
 
 # %%
-import time
 
 import torch
 
-from helpers import checks, plots, sentiment, stats, sweep
+from helpers import checks, plots, sentiment, sweep
 from helpers.paths import data_dir
 from helpers.wordpiece import train_wordpiece
 
