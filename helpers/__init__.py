@@ -37,6 +37,7 @@ Modules
 - ``cli``           command-line flags generated from the config dataclasses (one name per field)
 - ``recipes``       one named recipe per committed checkpoint; writes Documentation/checkpoints.md's table
 - ``plots``         plotly figures and circuitsvis views that render offline (notebook 00)
+- ``progress``      progress bars that tell the truth: live tqdm, or one plain line for stored notebooks
 - ``exercises``     a package: each notebook's exercise references and the mistakes its checks name (``nb00`` ...)
 - ``checks``        exercise self-checks and claim assertions (notebook 00)
 - ``runtime``       device choice, seeding and notebook set-up (notebook 00)

@@ -22,6 +22,7 @@ from torch import Tensor
 
 from helpers.configs import TrainConfig
 from helpers.errors import DivergedError, ShapeError
+from helpers.progress import Progress
 
 Batch = tuple[Tensor, ...]
 LossFn = Callable[[torch.nn.Module, Batch], Tensor]
@@ -143,11 +144,7 @@ def train(
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(cfg))
     hist = History()
 
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=cfg.n_steps, desc="training", leave=False)
+    bar = Progress(cfg.n_steps, leave=False, enabled=progress, mininterval=0.1)
 
     start = time.perf_counter()
     model.train()
@@ -180,15 +177,13 @@ def train(
             model.eval()
             hist.log_eval(step, eval_fn(model))
             model.train()
-        if bar is not None:
-            bar.update(1)
-            if step % 20 == 0 or last:
-                bar.set_postfix(loss=f"{loss.item():.3f}")
+        bar.update(1)
+        if step % 20 == 0 or last:
+            bar.set_postfix(loss=f"{loss.item():.3f}")
     if cfg.snapshot_every:
         hist.snapshots.append((cfg.n_steps, {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}))
     hist.seconds = time.perf_counter() - start
-    if bar is not None:
-        bar.close()
+    bar.close()
     model.eval()
     return hist
 

@@ -41,6 +41,9 @@ REPO_URL_ENV = "COURSE_REPO_URL"
 # `run` sets this in the kernel's environment: helpers.runtime then stores a PNG with each plotly
 # figure (kaleido + Chrome), so GitHub, nbviewer and nbconvert show the committed notebooks' figures.
 FIGURE_IMAGES_ENV = "COURSE_FIGURE_IMAGES"
+# ... and this: progress bars print one plain stdout line when done (helpers.progress), so a stored
+# notebook shows no widget (an untrusted one would read "0%") and nothing on stderr.
+PROGRESS_ENV, PROGRESS_PLAIN = "COURSE_PROGRESS", "plain"
 
 SETUP_CELL = f'''# Setup. Locally (after `make setup`) this only imports; on Colab it first installs the course.
 import sys
@@ -146,6 +149,7 @@ def run(nb_path: Path, timeout: int = 900, images: bool = True) -> float:
     nb = nbformat.read(nb_path, as_version=4)
     start = time.perf_counter()
     os.environ[FIGURE_IMAGES_ENV] = "1" if images else "0"  # the kernel inherits it
+    os.environ[PROGRESS_ENV] = PROGRESS_PLAIN
     NotebookClient(
         nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(nb_path.parent)}}
     ).execute()

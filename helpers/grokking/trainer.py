@@ -15,6 +15,7 @@ from torch import Tensor
 from helpers.errors import ConfigError, DivergedError
 from helpers.grokking.config import GrokConfig
 from helpers.grokking.model import FastGrokModel, weight_norm
+from helpers.progress import Progress
 from helpers.tasks import SupervisedSplit, modular_arithmetic
 
 
@@ -169,11 +170,8 @@ def train_grokking(
         hist.seconds = time.perf_counter() - t0
         return GrokState(next_step, model, opt, ema, hist, finished)  # type: ignore[arg-type]
 
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=cfg.n_steps, initial=start, desc="training", mininterval=1.0)
+    bar = Progress(cfg.n_steps, initial=start, enabled=progress)
+    stopped: str | None = None  # why the run ended before cfg.n_steps, for the progress bar
     t0 = time.perf_counter() - hist.seconds  # a resumed run keeps counting its time
     for step in range(start, cfg.n_steps + 1):
         if stop is not None and stop():
@@ -203,9 +201,10 @@ def train_grokking(
             hist.seconds, hist.n_steps_run = time.perf_counter() - t0, step
             if callback is not None:
                 callback(step, hist, model)
-            if bar is not None:
-                bar.set_postfix(train_acc=f"{hist.train_acc[-1]:.3f}", test_acc=f"{te_acc:.3f}", refresh=False)
+            bar.set_postfix(train_acc=f"{hist.train_acc[-1]:.3f}", test_acc=f"{te_acc:.3f}")
             if step == cfg.n_steps or (cfg.stop_at_test_acc is not None and te_acc >= cfg.stop_at_test_acc):
+                if step < cfg.n_steps:
+                    stopped = f"test accuracy {te_acc:.1%} >= {100 * cfg.stop_at_test_acc:g}%"
                 if on_save is not None:
                     on_save(state(step + 1, finished=True))
                 break
@@ -218,11 +217,9 @@ def train_grokking(
                 e.mul_(alpha).add_(p.grad, alpha=1 - alpha)  # type: ignore[operator]
                 p.grad.add_(e, alpha=lam)  # type: ignore[union-attr]
         opt.step()
-        if bar is not None:
-            bar.update(1)
+        bar.update(1)
         if on_save is not None and save_every and (step + 1) % save_every == 0:
             on_save(state(step + 1))
-    if bar is not None:
-        bar.close()
+    bar.close(stopped)
     hist.seconds = time.perf_counter() - t0
     return model, hist
