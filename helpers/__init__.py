@@ -36,7 +36,8 @@ Modules
 - ``train``         the training command line: ``python -m helpers.train TASK`` (and ``recipe NAME``)
 - ``cli``           command-line flags generated from the config dataclasses (one name per field)
 - ``recipes``       one named recipe per committed checkpoint; writes Documentation/checkpoints.md's table
-- ``plots``         plotly figures and circuitsvis views that render offline (notebook 00)
+- ``plots``         plotly figures; re-exports the circuitsvis views (notebook 00)
+- ``attention_views`` circuitsvis views that render offline, with a static picture (notebook 00)
 - ``progress``      progress bars that tell the truth: live tqdm, or one plain line for stored notebooks
 - ``exercises``     a package: each notebook's exercise references and the mistakes its checks name (``nb00`` ...)
 - ``checks``        exercise self-checks and claim assertions (notebook 00)

@@ -10,7 +10,6 @@ ROOT = Path(helpers.__file__).parent
 MAX_LINES = 320  # about 300: a module reads top to bottom in one sitting (issue #15)
 # Justified exceptions, each with its reason. Keep this list short.
 LONG_MODULES = {
-    "plots.py": "the plotly/circuitsvis figure kit, being reworked by the plots developer; split tracked in issue #15",
     "exercises/nb06.py": "notebook 06's exercise references with their named mistakes, one per exercise; its owner splits it",
 }
 FACADES = ("grokking", "lm", "sentiment")  # packages that were one module: their map entry names each part
