@@ -150,10 +150,19 @@ checks.claim(
 # frequencies; see neurons cluster by frequency; explain the logits with `cos(w_k (a+b-c))`.*
 #
 # ### Exercise 1 — the Fourier basis of Z_p
+#
+# > **Difficulty** 2/5 · **Importance** 5/5 · **Time** about 10 minutes
+#
 # Return a `[p, p]` tensor whose rows are the constant function, then `cos(2πk x/p)` and
 # `sin(2πk x/p)` for `k = 1 .. (p-1)/2` (in that order: const, cos 1, sin 1, cos 2, ...), each
 # row scaled to unit norm, for `x = 0 .. p-1`.
-
+#
+# <details><summary>Hint</summary>
+#
+# `x = torch.arange(p, dtype=torch.float64)`; build the rows in a list, `torch.stack` them, and
+# divide each by its norm (`basis / basis.norm(dim=1, keepdim=True)`). Return float32.
+#
+# </details>
 
 # %%
 def fourier_basis(p: int) -> torch.Tensor:
@@ -162,9 +171,7 @@ def fourier_basis(p: int) -> torch.Tensor:
 
 
 # %%
-fourier_basis = checks.check_exercise(
-    "fourier_basis", fourier_basis, [(5,), (13,)]
-)  # fmt: skip
+fourier_basis = checks.check_exercise("fourier_basis", fourier_basis, [(5,), (13,), (P,)])
 B = fourier_basis(P)
 print("orthonormal:", torch.allclose(B @ B.T, torch.eye(P), atol=1e-4))
 
@@ -177,14 +184,62 @@ print("orthonormal:", torch.allclose(B @ B.T, torch.eye(P), atol=1e-4))
 # and the 10 hold about two thirds of the norm. (After cleanup, in section 6's long run, the
 # strongest 10 hold 99%.) The claim compares with two references: a uniform spread, and the same
 # model at initialisation.
+#
+# ### Exercise 2 — the embedding's norm per frequency
+#
+# > **Difficulty** 2/5 · **Importance** 4/5 · **Time** about 10 minutes
+#
+# Given `W` (`[p, d]`, row `a` the vector of the number `a`), return the `[(p-1)/2]` squared norms
+# of `W` at each frequency `k = 1 .. (p-1)/2`: the squared norm of its `cos k` component plus that
+# of its `sin k` component (the constant component left out).
+#
+# <details><summary>Hint</summary>
+#
+# `coef = fourier_basis(p) @ W` is `[p, d]`: row `i` is `W`'s component along basis function `i`.
+# Square and sum each row; frequency `k` owns rows `2k - 1` (cos) and `2k` (sin): `sq[1::2] + sq[2::2]`.
+#
+# </details>
+
+# %%
+def frequency_norms(W: torch.Tensor) -> torch.Tensor:
+    """[p, d] -> [(p-1)/2]: squared norm of W at each frequency k = 1 .. (p-1)/2 (cos k and sin k together)."""
+    return None  # YOUR CODE HERE
+
 
 # %%
 analysed = model.to_tl()  # a TransformerLens model with the trained weights
 W_E = analysed.W_E[:P].detach()
-norms = fourier.frequency_norms(W_E)
-keys = fourier.key_frequencies(W_E, share=0.8)
+frequency_norms = checks.check_exercise("frequency_norms", frequency_norms, [(W_E,), (tl_model.W_E[:P].detach(),)])
+
+# %% [markdown]
+# ### Exercise 3 — the key frequencies
+#
+# > **Difficulty** 2/5 · **Importance** 4/5 · **Time** about 10 minutes
+#
+# Return the key frequencies of `W` (`[p, d]`): the fewest frequencies, strongest first, whose
+# squared norms (exercise 2) hold at least `share` of the total, at most `max_k` of them, as a
+# list of 1-based `k` (Python ints).
+#
+# <details><summary>Hint</summary>
+#
+# Sort the norms in decreasing order (`argsort(descending=True)`), take the cumulative share
+# (`cumsum / sum`); you need the frequencies with a share below `share`, *plus* the one that
+# crosses it. Index `i` is frequency `i + 1`.
+#
+# </details>
+
+# %%
+def key_frequencies(W: torch.Tensor, share: float = 0.8, max_k: int = 10) -> list[int]:
+    """The fewest frequencies (at most max_k, strongest first, 1-based) holding `share` of W's Fourier norm."""
+    return None  # YOUR CODE HERE
+
+
+# %%
+key_frequencies = checks.check_exercise("key_frequencies", key_frequencies, [(W_E, 0.8, 10), (W_E, 0.3, 10), (W_E, 0.99, 3)])
+norms = frequency_norms(W_E)
+keys = key_frequencies(W_E, share=0.8)
 key_share = float(norms[[k - 1 for k in keys]].sum() / norms.sum())
-top10 = lambda W: float(fourier.frequency_norms(W).topk(10).values.sum() / fourier.frequency_norms(W).sum())  # noqa: E731
+top10 = lambda W: float(frequency_norms(W).topk(10).values.sum() / frequency_norms(W).sum())  # noqa: E731
 top10_trained, top10_init = top10(W_E), top10(tl_model.W_E[:P].detach())  # tl_model: the same config, untrained
 fig = plots.line(norms, x=list(range(1, len(norms) + 1)), title="embedding norm per frequency",
                  xaxis="frequency k", yaxis="squared norm")  # fmt: skip
@@ -201,14 +256,115 @@ checks.claim(
 )
 
 # %% [markdown]
+# **The numbers lie on a circle.** What does "the model writes numbers as waves" look like in
+# the residual stream? At one key frequency `k`, the embedding is approximately
+# `W_E[a] ≈ mean + u cos(w_k a) + v sin(w_k a)`, with two directions `u = cos_k @ W_E` and
+# `v = sin_k @ W_E` (`cos_k`, `sin_k`: rows of the Fourier basis). Seen in the plane of `u` and `v`,
+# and if they are orthogonal and of equal length, the p numbers sit on a circle, number `a` at
+# angle `w_k a`: going round the circle visits them in the order of `k·a mod p`, not `a`. Adding
+# `b` is then a rotation by `w_k b`, which is what the trig identities of the MLP compute.
+#
+# ### Exercise 4 — the embedding in the plane of one frequency
+#
+# > **Difficulty** 3/5 · **Importance** 4/5 · **Time** about 15 minutes
+#
+# Given `W` (`[p, d]`) and a frequency `k`, return `[p, 2]`: each row of `W`, centred (minus the
+# mean row), in coordinates on an orthonormal basis `e1, e2` of the plane of `u = cos_k @ W` and
+# `v = sin_k @ W`, with `e1` along `u` (x: the cos direction) and `e2` the part of `v` orthogonal
+# to it (y).
+#
+# <details><summary>Hint</summary>
+#
+# `u, v = B[2k - 1] @ W, B[2k] @ W` (`B`: your Fourier basis); `e1 = u / |u|`;
+# `e2 = v - (v @ e1) e1`, normalised (Gram-Schmidt). Then `(W - W.mean(0)) @ torch.stack([e1, e2], 1)`.
+#
+# </details>
+
+# %%
+def circle_projection(W: torch.Tensor, k: int) -> torch.Tensor:
+    """[p, d] -> [p, 2]: centred rows of W on an orthonormal basis of frequency k's (cos, sin) plane."""
+    return None  # YOUR CODE HERE
+
+
+# %%
+W_init = tl_model.W_E[:P].detach()  # the same model untrained: the control
+circle_projection = checks.check_exercise("circle_projection", circle_projection, [(W_E, keys[0]), (W_E, keys[1]), (W_init, keys[0])])
+
+
+def circle_fit(W: torch.Tensor, k: int) -> tuple[float, float]:
+    """How well the points of circle_projection(W, k) fit a circle with number a at angle w_k a + phase:
+    (spread of the radii, std / mean; the largest angle error in radians, after the best common phase)."""
+    xy = circle_projection(W, k)
+    r, angle = xy.norm(dim=1), torch.atan2(xy[:, 1], xy[:, 0])
+    dev = angle - 2 * np.pi * k * torch.arange(W.shape[0]) / W.shape[0]
+    phase = torch.atan2(dev.sin().mean(), dev.cos().mean())
+    err = torch.atan2((dev - phase).sin(), (dev - phase).cos()).abs()  # wrapped to [0, pi]
+    return float(r.std() / r.mean()), float(err.max())
+
+
+xy = circle_projection(W_E, keys[0])
+plots.scatter(xy[:, 0], xy[:, 1], labels=[str(a) for a in range(P)], color=[(keys[0] * a) % P for a in range(P)],
+              title=f"W_E in the plane of frequency {keys[0]} (colour: {keys[0]}·a mod {P}; hover for a)",
+              xaxis="cos direction", yaxis="sin direction")  # fmt: skip
+for k in keys[:4]:
+    (r_t, e_t), (r_0, e_0) = circle_fit(W_E, k), circle_fit(W_init, k)
+    print(f"k = {k:3d}: radius spread {r_t:.2f}, largest angle error {e_t:.2f} rad | untrained model: {r_0:.2f}, {e_0:.2f} rad")
+
+# %% [markdown]
+# The claim below tests the picture on the two strongest key frequencies, where this run's
+# embedding is most developed: the radii vary little (spread, std / mean, below 0.2), and *every*
+# number sits within an eighth of a turn (π/4) of its place `w_k a + phase`. That bound is loose
+# on purpose: the live run stops as soon as it generalises, before weight decay has cleaned up,
+# and its largest errors were about 0.2 rad (weaker key frequencies are rougher still; after
+# cleanup, in section 6's long run, they are about 0.1 rad). It is far from chance: neighbouring
+# numbers on the circle are only 2π/113 ≈ 0.06 rad apart, so the order is right to within a few
+# places. The control is the same model untrained: a cloud, not a circle.
+
+# %%
+circle_top = [circle_fit(W_E, k) for k in keys[:2]]
+circle_ctrl = [circle_fit(W_init, k) for k in keys[:2]]
+checks.claim(
+    "At its two strongest key frequencies the trained embedding lies on a circle, number a at angle w_k a: radius "
+    "spread below 0.2 and every angle within pi/4 of w_k a + phase; the untrained model at the same frequencies does not "
+    "(spread above 0.3, some angle off by more than pi/2)",
+    all(r < 0.2 and e < np.pi / 4 for r, e in circle_top) and all(r > 0.3 and e > np.pi / 2 for r, e in circle_ctrl),
+    "; ".join(f"k = {k}: spread {r:.2f}, largest angle error {e:.2f} rad (untrained {r0:.2f}, {e0:.2f})"
+              for k, (r, e), (r0, e0) in zip(keys[:2], circle_top, circle_ctrl)),
+)  # fmt: skip
+
+# %% [markdown]
 # **Neurons cluster by frequency.** For each MLP neuron, take its activation at `=` over all
 # p × p inputs, transform that grid to the 2-D Fourier basis, and ask what fraction of its
 # variance a single frequency explains (terms built from `cos/sin(w_k a)` and `cos/sin(w_k b)`).
+#
+# ### Exercise 5 — a neuron's variance per frequency
+#
+# > **Difficulty** 4/5 · **Importance** 3/5 · **Time** about 20 minutes
+#
+# Given activations `acts` (`[p, p, n_neurons]`, indexed by `(a, b)`), return
+# `[n_neurons, (p-1)/2]`: for each neuron and frequency `k`, the fraction of the neuron's
+# variance over the p × p inputs carried by the 2-D Fourier terms built only from the constant
+# and `cos/sin(w_k ·)` of `a` and of `b` (the constant-constant term excluded).
+#
+# <details><summary>Hint</summary>
+#
+# `coef = fourier.grid_2d_fourier(acts).pow(2)` is `[p, p, n]`, the squared coefficients on
+# `basis[i](a) * basis[j](b)`. The variance is `coef.sum(dim=(0, 1)) - coef[0, 0]`. Frequency `k`
+# owns the 3 × 3 block of indices `{0, 2k - 1, 2k}` on both axes; subtract `coef[0, 0]` from it too.
+#
+# </details>
+
+# %%
+def neuron_frequency_fractions(acts: torch.Tensor) -> torch.Tensor:
+    """[p, p, n_neurons] -> [n_neurons, (p-1)/2]: fraction of each neuron's variance at each frequency."""
+    return None  # YOUR CODE HERE
+
 
 # %%
 _, cache = analysed.run_with_cache(grokking.all_pairs(P), names_filter="blocks.0.mlp.hook_post")
 acts = cache["blocks.0.mlp.hook_post"][:, -1].reshape(P, P, -1)
-fracs = fourier.neuron_frequency_fractions(acts)  # [neuron, frequency]
+neuron_frequency_fractions = checks.check_exercise("neuron_frequency_fractions", neuron_frequency_fractions, [(acts[:, :, :64],)])
+fracs = neuron_frequency_fractions(acts)  # [neuron, frequency]
 best_frac, best_k = fracs.max(dim=1)
 alive = acts.reshape(P * P, -1).std(dim=0) > 1e-3
 clustered = alive & (best_frac > 0.5)
@@ -229,12 +385,36 @@ checks.claim(
 # %% [markdown]
 # **Logits are waves of `a + b - c`.** Fit the logits (each output's mean removed) with one
 # weight per key frequency on `cos(w_k (a + b - c))`: a handful of numbers for p³ logits.
+#
+# ### Exercise 6 — the cos(w_k (a + b − c)) fit
+#
+# > **Difficulty** 3/5 · **Importance** 5/5 · **Time** about 15 minutes
+#
+# Given grid logits `[p, p, p]` (indexed `[a, b, c]`) and a list of frequencies, remove each
+# output's mean over `(a, b)`, fit the centred logits by least squares with one weight per
+# frequency on `cos(2πk (a + b − c) / p)`, and return the fraction of their variance explained
+# (a float: `1 − |residual|² / |centred logits|²`).
+#
+# <details><summary>Hint</summary>
+#
+# Broadcast `a`, `b`, `c` as `[p, 1, 1]`, `[1, p, 1]`, `[1, 1, p]` (float64); each regressor is a
+# `[p, p, p]` grid flattened to a column of `X` (`[p³, n_freqs]`);
+# `alpha = torch.linalg.lstsq(X, y[:, None]).solution`.
+#
+# </details>
+
+# %%
+def cos_fit_fraction(logits: torch.Tensor, freqs: list[int]) -> float:
+    """Fraction of the centred logits' variance explained by sum_k alpha_k cos(w_k (a + b - c))."""
+    return None  # YOUR CODE HERE
+
 
 # %%
 logits_grid = grokking.grid_logits(model, P)[:, :, :P]
-fit = fourier.cos_fit_fraction(logits_grid, keys)
+cos_fit_fraction = checks.check_exercise("cos_fit_fraction", cos_fit_fraction, [(logits_grid, keys), (logits_grid, keys[:1])])
+fit = cos_fit_fraction(logits_grid, keys)
 # Control: the same fit on the untrained model (same config and seed), at the same frequencies.
-fit_init = fourier.cos_fit_fraction(grokking.grid_logits(FastGrokModel.from_tl(tl_model), P)[:, :, :P], keys)
+fit_init = cos_fit_fraction(grokking.grid_logits(FastGrokModel.from_tl(tl_model), P)[:, :, :P], keys)
 print(f"variance explained by cos(w_k(a+b-c)) at the key frequencies: {fit:.0%}; same fit on the untrained model: {fit_init:.1%}")
 checks.claim(
     "A few cos(w_k (a+b-c)) terms at the key frequencies explain most of the logits (over half their variance), "
@@ -254,11 +434,47 @@ checks.claim(
 # - **excluded loss**: training loss with those terms removed — how well the model could do
 #   without the circuit (by memorising).
 #
-# ### Exercise 2 — the excluded loss
+# ### Exercise 7 — the restricted logits
+#
+# > **Difficulty** 3/5 · **Importance** 4/5 · **Time** about 15 minutes
+#
+# Given grid logits `[p, p, d_out]` (indexed `[a, b, c]`) and the key frequencies, return logits
+# of the same shape that keep only each output's mean over `(a, b)` and the logits' components
+# along `cos(w_k (a + b))` and `sin(w_k (a + b))` for each key frequency. Their loss on all pairs,
+# `fourier.grid_loss(restricted_logits(g, keys))`, is the restricted loss.
+#
+# <details><summary>Hint</summary>
+#
+# On the p × p grid, the `2 × len(freqs)` functions `cos/sin(w_k (a + b))`, each divided by its
+# norm, are orthonormal (stack them: `[n, p, p]`). Project: `coef = einsum("nab,abc->nc", dirs, logits)`;
+# rebuild: `einsum("nab,nc->abc", dirs, coef)`; add back `logits.mean(dim=(0, 1), keepdim=True)`.
+#
+# </details>
+
+# %%
+def restricted_logits(logits: torch.Tensor, freqs: list[int]) -> torch.Tensor:
+    """[p, p, d_out] -> the same shape, keeping each output's mean and its cos/sin(w_k (a+b)) terms."""
+    return None  # YOUR CODE HERE
+
+
+# %%
+restricted_logits = checks.check_exercise("restricted_logits", restricted_logits, [(logits_grid, keys), (logits_grid, keys[:2])])
+
+# %% [markdown]
+# ### Exercise 8 — the excluded loss
+#
+# > **Difficulty** 2/5 · **Importance** 4/5 · **Time** about 10 minutes
+#
 # Given grid logits `[a, b, c]`, the key frequencies and the training pairs (`[n, 2]` of
 # `(a, b)`), return the cross-entropy on the training pairs after removing the key-frequency
 # terms. Use `fourier.excluded_logits` and `fourier.grid_loss`.
-
+#
+# <details><summary>Hint</summary>
+#
+# `fourier.grid_loss(..., pairs=train_pairs)` evaluates only the training pairs: the excluded
+# loss asks how well the model does *without* the circuit on what it could have memorised.
+#
+# </details>
 
 # %%
 def excluded_loss(logits: torch.Tensor, freqs: list[int], train_pairs: torch.Tensor) -> float:
@@ -279,7 +495,7 @@ rows = []
 for step, sd in hist.snapshots:
     snap.load_tl_state_dict(sd)
     g = grokking.grid_logits(snap, P)[:, :, :P]
-    rows.append((step, fourier.grid_loss(fourier.restricted_logits(g, keys)), excluded_loss(g, keys, train_pairs)))
+    rows.append((step, fourier.grid_loss(restricted_logits(g, keys)), excluded_loss(g, keys, train_pairs)))
 pm_steps, restricted, excluded = map(list, zip(*rows))
 idx = [hist.steps.index(s) for s in pm_steps]
 test_loss = [hist.test_loss[i] for i in idx]
@@ -406,7 +622,7 @@ for step_, snap_model in paper_models.items():
     g = grokking.grid_logits(snap_model, paper_cfg.p)[:, :, : paper_cfg.p]
     i = paper_hist.steps.index(step_)
     prog.append(dict(step=step_, top10=float(fn.topk(10).values.sum() / fn.sum()), test=paper_hist.test_loss[i],
-                     restricted=fourier.grid_loss(fourier.restricted_logits(g, paper_keys)),
+                     restricted=fourier.grid_loss(restricted_logits(g, paper_keys)),
                      excluded=excluded_loss(g, paper_keys, paper_train_pairs)))  # fmt: skip
     print(f"step {step_:6d}: top-10 frequencies {prog[-1]['top10']:4.0%} | test loss {prog[-1]['test']:8.3f} | "
           f"restricted {prog[-1]['restricted']:8.3f} | excluded {prog[-1]['excluded']:8.3f}")  # fmt: skip
