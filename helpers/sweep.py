@@ -92,21 +92,25 @@ def results_table(rows: Sequence[dict], columns: Sequence[str] = (*PARAMS, "val_
 
 def parallel_coordinates(rows: Sequence[dict], color: str = "val_acc", title: str = "sweep"):
     """A plotly parallel-coordinates plot: one line per run, coloured by ``color``."""
+    import math
+
     import plotly.graph_objects as go
 
-    dims = [dict(label=p, values=[r[p] for r in rows]) for p in PARAMS]
-    if any(p == "lr" for p in PARAMS):
-        dims = [
-            d
-            if d["label"] != "lr"
-            else dict(label="log10 lr", values=[__import__("math").log10(v) for v in d["values"]])
-            for d in dims
-        ]
+    dims = []
+    for p in PARAMS:
+        raw = [r[p] for r in rows]
+        values = [math.log10(v) for v in raw] if p == "lr" else raw
+        dim = dict(label="lr (log axis)" if p == "lr" else p, values=values)
+        if len(set(raw)) <= 6:  # a setting, not a measurement: ticks only at the values tried
+            ticks = sorted(set(zip(values, raw)))
+            dim |= dict(tickvals=[v for v, _ in ticks], ticktext=[f"{r:g}" for _, r in ticks])
+        dims.append(dim)
     dims.append(dict(label=color, values=[r[color] for r in rows]))
     fig = go.Figure(
         go.Parcoords(line=dict(color=[r[color] for r in rows], colorscale="Viridis", showscale=True), dimensions=dims)
     )
-    fig.update_layout(title=title, height=380, margin=dict(l=60, r=40, t=60, b=30))
+    # the axis names sit above the plot: the title goes higher, with room for both
+    fig.update_layout(title=dict(text=title, y=0.98), height=400, margin=dict(l=60, r=40, t=100, b=30))
     return fig
 
 
