@@ -287,7 +287,7 @@ for tok in [" my", "KING", " thou"]:
 common = freq.argsort(descending=True)[:25]
 labels = [repr(tokenizer.id_to_str(int(t)))[1:-1] for t in common]
 sub = torch.stack([count_lp[common][:, common], model_lp[common][:, common]])
-fig = plots.imshow(sub, x=labels, y=labels, facet_col=0, title="log P(next | current) for the 25 most common tokens: counted (left) vs attn0l (right)", zmid=None, xaxis="next", yaxis="current", height=520)
+fig = plots.imshow(sub, x=labels, y=labels, facet_col=0, facet_names=["counted", "attn0l"], title="log P(next | current) for the 25 most common tokens: counted (left) vs attn0l (right)", zmid=None, xaxis="next", yaxis="current", height=520)
 fig
 
 # %% [markdown]
@@ -338,11 +338,12 @@ names = [tokenizer.id_to_str(int(t)) for t in top]
 pca = PCA(n_components=2).fit(emb)
 xy = pca.transform(emb)
 print("PCA: explained variance of the first two components", pca.explained_variance_ratio_.round(3))
-plots.scatter(xy[:, 0], xy[:, 1], labels=names, title="W_E of the 400 most common tokens, PCA", xaxis="PC1", yaxis="PC2")
+shown = 80  # label only the 80 most common tokens (400 labels would cover each other); all 400 are fitted
+plots.scatter(xy[:shown, 0], xy[:shown, 1], labels=names[:shown], show_labels=True, title=f"W_E of the 400 most common tokens, PCA (the {shown} most common shown)", xaxis="PC1", yaxis="PC2")
 
 # %%
 tsne = TSNE(n_components=2, perplexity=20, init="pca", random_state=0).fit_transform(emb)
-plots.scatter(tsne[:, 0], tsne[:, 1], labels=names, title="W_E of the 400 most common tokens, t-SNE", xaxis="", yaxis="")
+plots.scatter(tsne[:shown, 0], tsne[:shown, 1], labels=names[:shown], show_labels=True, title=f"W_E of the 400 most common tokens, t-SNE (the {shown} most common shown)", xaxis="", yaxis="")
 
 # %% [markdown]
 # ## Summary

@@ -117,7 +117,7 @@ table[np.isinf(table)] = np.nan
 worst = np.nanmax(np.where(np.isnan(table), np.inf, table), axis=0)  # the slower seed; inf if either missed the cap
 shown = np.where(np.isinf(worst), np.nan, worst)
 plots.imshow(shown, x=[str(f) for f in fracs], y=[str(w) for w in wds], zmid=None,
-             title=f"steps to 99% test accuracy, slower of {len(seeds)} seeds (blank: not within {cap})",
+             title=f"steps to 99% test accuracy, slower of {len(seeds)} seeds (grey: not within {cap})",
              xaxis="training fraction", yaxis="weight decay")  # fmt: skip
 
 # %% [markdown]

@@ -225,8 +225,11 @@ dla_on_answer = checks.check_exercise("dla_on_answer", dla_on_answer, inputs=[(h
 dla_correct = dla_on_answer(head_dla, labels, V)
 print("mean DLA on the correct answer (minus mean logit) per head:", dla_correct.round(decimals=2).tolist())
 ov = torch.stack([algorithmic.ov_by_value(model, h)[:, :V] for h in range(H)])
-plots.imshow(ov.reshape(H * V, V)[:: 2], title="OV tables of the 4 heads, stacked (every 2nd row): attended value -> logits",
-             xaxis="output logit", yaxis="head, attended value", height=500)
+fig = plots.imshow(ov.reshape(H * V, V)[:: 2], title="OV tables of the 4 heads, stacked (every 2nd row): attended value -> logits",
+                   xaxis="output logit", yaxis="head, attended value", height=500)
+for h in range(1, H):  # head boundaries (rows kept before head h: ceil(h * V / 2))
+    fig.add_hline(y=-(-h * V // 2) - 0.5, line_color="black")
+fig
 
 # %% [markdown]
 # ## 6. Ablations: which heads are needed?
@@ -272,7 +275,7 @@ def ablate_heads(heads: list[int]) -> float:
 
 ablated = [ablate_heads([h]) for h in range(H)]
 print("accuracy with one head mean-ablated:", [round(a, 3) for a in ablated])
-plots.line(ablated, title="accuracy when one head is mean-ablated", xaxis="head", yaxis="test accuracy")
+plots.bar(ablated, x=[f"L0H{h}" for h in range(H)], baseline=acc, baseline_label="unablated", title="accuracy when one head is mean-ablated", xaxis="head", yaxis="test accuracy")
 
 # %% [markdown]
 # ## 7. Activation patching between sequences that differ in one element
@@ -327,7 +330,7 @@ for h in range(H):
 all_heads = algorithmic.patch_activation(model, tokens, corrupt_tokens, "blocks.0.attn.hook_z", pos=-1)
 effect_all = float(patching_effect(clean_logits, corrupt_logits, all_heads, labels, corrupt_labels))
 print("patching one head's output at SEP:", [round(e, 2) for e in effects], "| all heads:", round(effect_all, 2))
-plots.line(effects, title="patching effect of each head's output at SEP", xaxis="head", yaxis="fraction of logit diff moved")
+plots.bar(effects, x=[f"L0H{h}" for h in range(H)], title="patching effect of each head's output at SEP", xaxis="head", yaxis="fraction of logit diff moved")
 
 # %% [markdown]
 # ## 8. What the evidence says
