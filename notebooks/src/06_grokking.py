@@ -42,7 +42,6 @@
 
 # %%
 import json
-import time
 
 import numpy as np
 import torch
@@ -88,12 +87,17 @@ print(f"{hist.n_steps_run} steps in {hist.seconds:.0f} s ({hist.ms_per_step:.0f}
 
 
 # %%
+# One colour per series in every figure of this notebook (live run, subtraction, paper run).
+SERIES_COLORS = {"train loss": "#1f77b4", "test loss": "#d62728", "restricted loss": "#2ca02c",
+                 "excluded loss": "#9467bd", "train acc": "#1f77b4", "test acc": "#d62728"}  # fmt: skip
+
+
 def curves(h: grokking.GrokHistory, title: str):
     steps = [max(s, 1) for s in h.steps]
     loss = plots.line({"train loss": h.train_loss, "test loss": h.test_loss}, x=steps, title=f"{title}: loss",
-                      xaxis="step", yaxis="cross-entropy", log_x=True, log_y=True)  # fmt: skip
+                      xaxis="step", yaxis="cross-entropy", log_x=True, log_y=True, colors=SERIES_COLORS)  # fmt: skip
     acc = plots.line({"train acc": h.train_acc, "test acc": h.test_acc}, x=steps, title=f"{title}: accuracy",
-                     xaxis="step", yaxis="accuracy", log_x=True)  # fmt: skip
+                     xaxis="step", yaxis="accuracy", log_x=True, colors=SERIES_COLORS)  # fmt: skip
     return loss, acc
 
 
@@ -102,8 +106,8 @@ PHASE_COLORS = {"memorisation": "royalblue", "circuit formation": "orange", "cle
 
 def mark_phases(fig, h: grokking.GrokHistory):
     """Shade the three phases (``grokking.phases``: memorised -> test loss halves -> generalised)."""
-    for i, (name, (x0, x1)) in enumerate((grokking.phases(h) or {}).items()):
-        plots.band(fig, max(x0, 1), max(x1, 1), name, PHASE_COLORS[name], y=0.98 - 0.07 * (i % 2))
+    for name, (x0, x1) in (grokking.phases(h) or {}).items():
+        plots.band(fig, max(x0, 1), max(x1, 1), name, PHASE_COLORS[name])  # labels above the plot
     return fig
 
 
@@ -502,7 +506,7 @@ test_loss = [hist.test_loss[i] for i in idx]
 train_loss = [hist.train_loss[i] for i in idx]
 fig = plots.line({"train loss": train_loss, "test loss": test_loss, "restricted loss": restricted,
                   "excluded loss": excluded}, x=[max(s, 1) for s in pm_steps], title="progress measures",
-                 xaxis="step", yaxis="cross-entropy", log_y=True)  # fmt: skip
+                 xaxis="step", yaxis="cross-entropy", log_y=True, colors=SERIES_COLORS)  # fmt: skip
 fig.show()
 plots.line(hist.weight_norm, x=hist.steps, title="total weight norm", xaxis="step", yaxis="L2 norm")
 
@@ -626,9 +630,9 @@ for step_, snap_model in paper_models.items():
                      excluded=excluded_loss(g, paper_keys, paper_train_pairs)))  # fmt: skip
     print(f"step {step_:6d}: top-10 frequencies {prog[-1]['top10']:4.0%} | test loss {prog[-1]['test']:8.3f} | "
           f"restricted {prog[-1]['restricted']:8.3f} | excluded {prog[-1]['excluded']:8.3f}")  # fmt: skip
-fig = plots.line({k: [r[k] for r in prog] for k in ("test", "restricted", "excluded")}, x=paper_steps,
+fig = plots.line({f"{k} loss": [r[k] for r in prog] for k in ("test", "restricted", "excluded")}, x=paper_steps,
                  title="paper config: progress measures at each snapshot", xaxis="step", yaxis="cross-entropy",
-                 log_y=True)  # fmt: skip
+                 log_y=True, colors=SERIES_COLORS)  # fmt: skip
 mark_phases(fig, paper_hist).show()
 mark_phases(plots.line(paper_hist.weight_norm, x=paper_hist.steps, title="paper config: total weight norm",
                        xaxis="step", yaxis="L2 norm"), paper_hist)  # fmt: skip
