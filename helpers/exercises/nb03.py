@@ -70,6 +70,14 @@ def _repeats() -> list[tuple[torch.Tensor, torch.Tensor, int]]:
     return [(rep, fresh, 5)]
 
 
+def _ablation_inputs() -> list[tuple]:
+    from helpers import tasks
+
+    model = _tiny_model(0)
+    rep = tasks.repeated_random_tokens(batch=4, seq_len=7, d_vocab=12, seed=1)  # [BOS] r r: 15 positions
+    return [(model, rep, [(1, 0), (1, 1)]), (model, rep, [(0, 1)])]
+
+
 def _curves() -> list[tuple[list[int], list[float]]]:
     steps = list(range(0, 1000, 50))
     rise = [0.01, 0.02, 0.02, 0.05, 0.1, 0.18, 0.5, 0.7, 1.0, 0.9, 0.8, 0.7, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6]
@@ -84,6 +92,14 @@ def corrupted_repeats(rep: torch.Tensor, fresh: torch.Tensor, period: int) -> to
     return torch.cat([rep[:, :1], fresh[:, 1 : 1 + period], rep[:, 1 + period :]], dim=1)
 
 
+def advantage_lost(model: torch.nn.Module, tokens: torch.Tensor, heads_: Sequence[tuple[int, int]]) -> float:
+    """Fraction of the second-copy advantage (first-copy loss minus second-copy loss) on ``[BOS] r r`` that is lost
+    when ``heads_`` are zero-ablated: the rise of the second-copy loss over the clean advantage."""
+    first, second = circuits.repeat_losses(model(tokens), tokens)
+    _, second_ablated = circuits.repeat_losses(circuits.ablate_heads(model, tokens, heads_), tokens)
+    return (second_ablated - second) / (first - second)
+
+
 def phase_change_window(
     steps: Sequence[int], values: Sequence[float], lo: float = 0.2, hi: float = 0.8
 ) -> tuple[int, int]:
@@ -94,6 +110,12 @@ def phase_change_window(
 
 
 # --- what answers with a known mistake return -------------------------------------------------
+
+
+def _second_loss_rise(model, tokens, heads_):  # noqa: ANN001, ANN202
+    _, second = circuits.repeat_losses(model(tokens), tokens)
+    _, second_ablated = circuits.repeat_losses(circuits.ablate_heads(model, tokens, heads_), tokens)
+    return second_ablated, second
 
 
 def _window_of_maximum(
@@ -228,6 +250,32 @@ EXERCISES = (
             ),
         ),
         examples=_models,
+    ),
+    Exercise(
+        name="advantage_lost",
+        notebook="03",
+        reference=advantage_lost,
+        hint="first, second = repeat_losses(model(tokens), tokens) on the clean run; the second-copy loss of "
+        "circuits.ablate_heads(model, tokens, heads_) on the ablated one; return (ablated second - clean second) / "
+        "(clean first - clean second), a Python float (1 = the whole advantage lost).",
+        mistakes=(
+            Mistake(
+                "the rise of the second-copy loss as a fraction of the clean second-copy loss",
+                "Divide by the advantage, first-copy loss minus second-copy loss: that is what the circuit buys.",
+                lambda model, tokens, heads_: (lambda a, s: (a - s) / s)(*_second_loss_rise(model, tokens, heads_)),
+            ),
+            Mistake(
+                "the rise of the second-copy loss in nats, not as a fraction of the advantage",
+                "Divide the rise by the clean advantage (first - second), so that 1 means the whole advantage is lost.",
+                lambda model, tokens, heads_: (lambda a, s: a - s)(*_second_loss_rise(model, tokens, heads_)),
+            ),
+            Mistake(
+                "the sign flipped (clean minus ablated second-copy loss)",
+                "Ablation makes the second copy harder: the loss *rises*, so lost = (ablated - clean) / advantage.",
+                lambda model, tokens, heads_: -advantage_lost(model, tokens, heads_),
+            ),
+        ),
+        examples=_ablation_inputs,
     ),
     Exercise(
         name="corrupted_repeats",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from helpers import circuits, dla
+from helpers import circuits, dla, heads
 from helpers.exercises import Exercise, Mistake
 
 # --- references that helpers does not already have -----------------------------------------
@@ -37,6 +37,15 @@ def _attribution_inputs() -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor
     return [
         (torch.randn(5, 3, 8, generator=g) + 1.0, torch.rand(3, 1, generator=g) + 0.5, torch.randn(3, 8, generator=g))
     ]
+
+
+def _patterns() -> list[tuple[torch.Tensor, int]]:
+    """Random causal patterns on [BOS] r r, shaped like a cache's hook_pattern [batch, head, query, key]."""
+    g = torch.Generator().manual_seed(0)
+    period = 6
+    n = 2 * period + 1
+    scores = torch.randn(2, 3, n, n, generator=g).masked_fill(torch.ones(n, n, dtype=torch.bool).triu(1), float("-inf"))
+    return [(scores.softmax(-1), period), (scores[:1, :2].softmax(-1), period)]
 
 
 def _tokens() -> list[tuple[torch.Tensor]]:
@@ -89,6 +98,10 @@ def _ablation_inputs() -> list[tuple]:
 
 
 # --- what answers with a known mistake return -------------------------------------------------
+
+
+def _duplicate_wrong_axes(pattern: torch.Tensor, period: int) -> torch.Tensor:
+    return pattern.diagonal(offset=-period, dim1=-2, dim2=-1)[..., 1:].mean(dim=(0, 1))
 
 
 def _neuron_hook_run(model, tokens, layer, index):  # noqa: ANN001, ANN202
@@ -174,6 +187,38 @@ EXERCISES = (
             ),
         ),
         examples=_lens_inputs,
+    ),
+    Exercise(
+        name="duplicate_token_score",
+        notebook="04",
+        reference=heads.duplicate_token_score,
+        hint="on [BOS] r r the second copy is queries period + 1 .. 2 period; query i's earlier occurrence of the same "
+        "token is key i - period. pattern.diagonal(offset=-period, dim1=-2, dim2=-1) holds attention from query "
+        "period + j to key j: drop j = 0 and average over batch and queries, keeping the head axis.",
+        mistakes=(
+            Mistake(
+                "the induction offset (key i - period + 1, the token *after* the earlier occurrence)",
+                "A duplicate-token head attends to the earlier occurrence of the *same* token: key i - period.",
+                lambda pattern, period: heads.offset_score(pattern, period - 1, first_query=period + 1),
+            ),
+            Mistake(
+                "an off-by-one key offset (key i - period - 1, the token before the earlier occurrence)",
+                "With [BOS] in front both copies sit one later, but the distance between them is still period: "
+                "key i - period.",
+                lambda pattern, period: heads.offset_score(pattern, period + 1, first_query=period + 1),
+            ),
+            Mistake(
+                "forgetting the BOS: your queries start at position period, whose key i - period is the BOS itself",
+                "With [BOS] in front, the second copy starts at position period + 1: leave out query period.",
+                lambda pattern, period: heads.offset_score(pattern, period, first_query=period),
+            ),
+            Mistake(
+                "averaging over the heads instead of over the queries",
+                "Reduce over the batch axis and the query positions; the result has one score per head.",
+                _duplicate_wrong_axes,
+            ),
+        ),
+        examples=_patterns,
     ),
     Exercise(
         name="induction_mask",

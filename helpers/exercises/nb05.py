@@ -19,6 +19,12 @@ def review_rows(ids: Sequence[Sequence[int]], n_ctx: int, pad: int, cls: int) ->
     return sentiment.Vocab.rows(fake_vocab, range(len(ids)), n_ctx)  # type: ignore[arg-type]
 
 
+def majority_accuracy(labels: Sequence[int]) -> float:
+    """Accuracy of always guessing the more common class: the share of the larger class among 0/1 ``labels``."""
+    n_pos = sum(labels)
+    return max(n_pos, len(labels) - n_pos) / len(labels)
+
+
 def cls_dla(pattern: torch.Tensor, head_out: torch.Tensor, direction: torch.Tensor) -> torch.Tensor:
     return torch.einsum("hk,hkd,d->k", pattern, head_out, direction)
 
@@ -59,6 +65,10 @@ def _dla_inputs() -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
 
 def _norm_inputs() -> list[tuple[torch.Tensor, torch.Tensor]]:
     return [(pattern, head_out) for pattern, head_out, _ in _dla_inputs()]
+
+
+def _labels() -> list[tuple[list[int]]]:
+    return [([1, 0, 0, 1, 0, 0, 0],), ([1, 1, 0, 1, 1, 0, 1, 1, 0, 1],)]  # a negative, then a positive majority
 
 
 def _texts() -> list[tuple[Callable[[str], Sequence[int]], list[str]]]:
@@ -185,6 +195,26 @@ EXERCISES = (
             ),
         ),
         examples=_ids,
+    ),
+    Exercise(
+        name="majority_accuracy",
+        notebook="05",
+        reference=majority_accuracy,
+        hint="count the positive labels (sum) and the negative ones (len - sum); always guessing the larger class is "
+        "right on max of the two; divide by len(labels) and return a Python float.",
+        mistakes=(
+            Mistake(
+                "the share of positive labels, whichever class is larger",
+                "The baseline guesses the *more common* class: take the max of the positive and the negative counts.",
+                lambda labels: sum(labels) / len(labels),
+            ),
+            Mistake(
+                "a count instead of a fraction",
+                "Divide the larger class's count by len(labels): accuracies lie between 0 and 1.",
+                lambda labels: max(sum(labels), len(labels) - sum(labels)),
+            ),
+        ),
+        examples=_labels,
     ),
     Exercise(
         name="cls_dla",

@@ -336,11 +336,43 @@ control = [(0, h) for h in range(cfg.n_heads) if h != top_prev]  # layer-0 heads
 print("induction heads:", ind_heads, "| previous-token head:", prev_heads, "| control heads:", control)
 advantage = first - second
 
+# %% [markdown]
+# ### Exercise 5 — the advantage lost under ablation
+#
+# > **Difficulty** 2/5 · **Importance** 4/5 · **Time** about 10 minutes
+#
+# Given `model`, `tokens` `[batch, 2 * period + 1]` holding `[BOS] r r`, and a list of heads
+# `heads_` (`(layer, head)` pairs), return a Python float: the fraction of the second-copy
+# advantage that is lost when those heads are zero-ablated, i.e. how much the second-copy loss
+# rises, divided by the clean advantage (first-copy loss minus second-copy loss, both from the
+# clean run). 1 means the whole advantage is gone, 0 that nothing changed.
+#
+# <details><summary>Hint</summary>
+#
+# `repeat_losses(logits, tokens)` from Exercise 1 gives `(first, second)` for any
+# logits `[batch, pos, d_vocab]`: use it on the clean logits `model(tokens)` and on
+# `circuits.ablate_heads(model, tokens, heads_)`, then return
+# `(second_ablated - second) / (first - second)`.
+#
+# </details>
+#
+# Leave the function as it is to continue with the reference (`checks.show_solution("advantage_lost")` prints it).
 
+# %%
+def advantage_lost(model, tokens: torch.Tensor, heads_: list[tuple[int, int]]) -> float:
+    """tokens [batch, pos] on [BOS] r r -> fraction of the clean second-copy advantage lost with heads_ zero-ablated."""
+    return None  # YOUR CODE HERE
+
+
+# %%
+advantage_lost = checks.check_exercise(
+    "advantage_lost", advantage_lost, inputs=[(model, rep, ind_heads), (model, rep[:8], prev_heads)]
+)
+
+# %%
 def lost_when_ablated(heads_: list[tuple[int, int]]) -> float:
-    """Fraction of the second-copy advantage lost when these heads are zero-ablated."""
-    _, second_ablated = repeat_losses(circuits.ablate_heads(model, rep, heads_), rep)
-    return (second_ablated - second) / advantage
+    """Fraction of the second-copy advantage lost when these heads are zero-ablated (Exercise 5)."""
+    return advantage_lost(model, rep, heads_)
 
 
 lost = {"induction heads": lost_when_ablated(ind_heads), "previous-token head": lost_when_ablated(prev_heads),
@@ -378,7 +410,7 @@ checks.claim(
 # against the control group patched at the same positions.
 
 # %% [markdown]
-# ### Exercise 5 — the corrupted input
+# ### Exercise 6 — the corrupted input
 #
 # > **Difficulty** 1/5 · **Importance** 3/5 · **Time** about 5 minutes
 #
@@ -407,7 +439,7 @@ second_half = slice(1 + period, None)
 _, second_corrupt = repeat_losses(model(corrupt), corrupt)
 
 # %% [markdown]
-# ### Exercise 6 — the patching hook
+# ### Exercise 7 — the patching hook
 #
 # > **Difficulty** 3/5 · **Importance** 5/5 · **Time** about 15 minutes
 #
@@ -510,7 +542,7 @@ fig
 # How sudden is the rise? Measure it as the number of steps the best induction score takes to
 # go from 20% to 80% of its final value.
 #
-# ### Exercise 7 — the phase-change window
+# ### Exercise 8 — the phase-change window
 #
 # > **Difficulty** 1/5 · **Importance** 2/5 · **Time** about 5 minutes
 #
@@ -545,7 +577,7 @@ checks.claim(
     f"{sum(matches)}/{len(matches)} snapshot steps agree",
 )
 final = float(best_l1[-1])
-lo, hi = phase_change_window(steps, best_l1.tolist())  # Exercise 7
+lo, hi = phase_change_window(steps, best_l1.tolist())  # Exercise 8
 checks.claim(
     "induction heads appear during training: the best layer-1 induction score rises from below 0.1 at initialisation to above 0.6",
     snap_scores[0] < 0.1 and final > 0.6,

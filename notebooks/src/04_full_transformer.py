@@ -314,10 +314,49 @@ checks.claim(
 period = 40
 rep = tasks.repeated_random_tokens(16, period, cfg.d_vocab, seed=0)
 two_layer = {"attn-only 2L": attn_models["attn-only 2L"], "full 2L": model}
+runs = {name: m.run_with_cache(rep) for name, m in two_layer.items()}  # (logits, cache) of each model on [BOS] r r
+
+# %% [markdown]
+# ### Exercise 4 — the duplicate-token score
+#
+# > **Difficulty** 2/5 · **Importance** 3/5 · **Time** about 10 minutes
+#
+# Notebook 03 scored induction heads; write the detector for their neighbour. Given one
+# layer's attention `pattern` `[batch, n_heads, pos, pos]` on `[BOS] r r` (`pos = 2 * period + 1`),
+# return `[n_heads]`: each head's mean attention from the queries of the second copy (positions
+# `period + 1` to `2 * period`) to the earlier occurrence of their own token, averaged over the
+# batch and those queries. The catalogue below uses your function for its duplicate-token row.
+#
+# <details><summary>Hint</summary>
+#
+# The earlier occurrence of query `i`'s token is key `i - period`.
+# `pattern.diagonal(offset=-period, dim1=-2, dim2=-1)` is `[batch, n_heads, pos - period]`, its
+# entry `j` the attention from query `period + j` to key `j`: drop `j = 0` (query `period` is
+# still in the first copy) and take `.mean(dim=(0, -1))`.
+#
+# </details>
+#
+# Leave the function as it is to continue with the reference (`checks.show_solution("duplicate_token_score")` prints it).
+
+# %%
+def duplicate_token_score(pattern: torch.Tensor, period: int) -> torch.Tensor:
+    """pattern [batch, n_heads, pos, pos] on [BOS] r r -> [n_heads]: attention from the second copy to the same token."""
+    return None  # YOUR CODE HERE
+
+
+# %%
+duplicate_token_score = checks.check_exercise(
+    "duplicate_token_score", duplicate_token_score,
+    inputs=[(runs[name][1][f"blocks.{layer}.attn.hook_pattern"], period) for name in runs for layer in range(2)],
+)  # fmt: skip
+
+# %%
 scores, rep_loss = {}, {}
-for name, m in two_layer.items():
-    lg, c = m.run_with_cache(rep)
+for name, (lg, c) in runs.items():
     scores[name] = heads.all_scores(c, 2, period)
+    scores[name]["duplicate_token"] = torch.stack(  # your Exercise 4, for every layer
+        [duplicate_token_score(c[f"blocks.{layer}.attn.hook_pattern"], period) for layer in range(2)]
+    )
     l = next_token_loss(lg, rep)  # [batch, 2 * period]: position i predicts i + 1
     rep_loss[name] = (float(l[:, 1:period].mean()), float(l[:, period + 1 :].mean()))  # first vs second repeat
     if name == "full 2L":
@@ -362,7 +401,7 @@ checks.claim(
 # skills: the full model wins the first with its MLPs, the attention-only model the second.
 
 # %% [markdown]
-# ### Exercise 4 — where could induction help?
+# ### Exercise 5 — where could induction help?
 #
 # > **Difficulty** 3/5 · **Importance** 3/5 · **Time** about 15 minutes
 #
@@ -426,7 +465,7 @@ untrained = build_model(cfg)
 _, cache_u = untrained.run_with_cache(val_rows)
 
 # %% [markdown]
-# ### Exercise 5 — how token-specific is a neuron?
+# ### Exercise 6 — how token-specific is a neuron?
 #
 # > **Difficulty** 2/5 · **Importance** 4/5 · **Time** about 10 minutes
 #
@@ -475,7 +514,7 @@ plots.scatter(fires, purity, labels=[f"N{i}" for i in range(cfg.d_mlp)], title=f
               xaxis="fraction of positions where the neuron is active", yaxis="top-20 purity")
 
 # %% [markdown]
-# ### Exercise 6 — what a neuron writes to the logits
+# ### Exercise 7 — what a neuron writes to the logits
 #
 # > **Difficulty** 2/5 · **Importance** 4/5 · **Time** about 10 minutes
 #
@@ -552,7 +591,7 @@ checks.claim(
 # log-probability where the neuron fires most, and where it is silent.
 
 # %% [markdown]
-# ### Exercise 7 — ablate one neuron
+# ### Exercise 8 — ablate one neuron
 #
 # > **Difficulty** 2/5 · **Importance** 4/5 · **Time** about 10 minutes
 #

@@ -140,9 +140,41 @@ fig
 # counting words, and about matches it. We claim it lands within 5 points of the bag-of-words
 # baseline (a margin that covers seeds; measured gap: about 1-2 points).
 
+# %% [markdown]
+# ### Exercise 2 — the majority-class baseline
+#
+# > **Difficulty** 1/5 · **Importance** 3/5 · **Time** about 5 minutes
+#
+# Before comparing two classifiers, know what a classifier that ignores its input gets. Given
+# 0/1 labels (`labels`, a list of ints: 1 positive, 0 negative), return a Python float: the
+# accuracy of always guessing the *more common* class. The claims below, and the sweep's in
+# section 5, measure every model against it on the validation labels.
+#
+# <details><summary>Hint</summary>
+#
+# `sum(labels)` reviews are positive and `len(labels) - sum(labels)` negative; always guessing
+# the larger class is right on the larger count of the two. Divide by `len(labels)`.
+#
+# </details>
+#
+# Leave the function as it is to continue with the reference (`checks.show_solution("majority_accuracy")` prints it).
+
+# %%
+def majority_accuracy(labels: list[int]) -> float:
+    """0/1 labels -> accuracy of always guessing the more common class."""
+    return None  # YOUR CODE HERE
+
+
+# %%
+majority_accuracy = checks.check_exercise(
+    "majority_accuracy", majority_accuracy,
+    inputs=[(reviews.val_labels,), (reviews.train_labels,),
+            (sorted(reviews.val_labels)[: len(reviews.val_labels) // 2],)],  # the lower half, sorted: mostly negative
+)  # fmt: skip
+
 # %%
 gap = word_acc - results[1]["val_acc"]
-majority = max(sum(reviews.val_labels), len(reviews.val_labels) - sum(reviews.val_labels)) / len(reviews.val_labels)
+majority = majority_accuracy(reviews.val_labels)  # your Exercise 2
 checks.claim(
     "The 1-layer attention-only classifier is within 5 accuracy points of bag-of-words logistic regression, which "
     "itself beats always-guessing-the-majority-class by at least 10 points (two models at chance would also agree)",
@@ -172,7 +204,7 @@ checks.claim(
 # Only DLA adds up: the sum over tokens, plus the [CLS] residual's own term and `b_U`,
 # *is* the logit difference. Write it.
 #
-# ### Exercise 2 — per-token direct logit attribution
+# ### Exercise 3 — per-token direct logit attribution
 #
 # > **Difficulty** 2/5 · **Importance** 5/5 · **Time** about 10 minutes
 #
@@ -217,7 +249,7 @@ checks.claim(
 )
 
 # %% [markdown]
-# ### Exercise 3 — norm-weighted attention
+# ### Exercise 4 — norm-weighted attention
 #
 # > **Difficulty** 1/5 · **Importance** 3/5 · **Time** about 5 minutes
 #
@@ -257,7 +289,7 @@ print(f"label: {'positive' if reviews.val_labels[example] else 'negative'}; "
 with torch.no_grad():
     _, ex_cache = model.run_with_cache(enc.val_tokens[example : example + 1])
     nw = norm_weighted_attention(ex_cache["blocks.0.attn.hook_pattern"][0, :, -1],
-                                 model.blocks[0].head_outputs(ex_cache["blocks.0.hook_resid_pre"])[0])[real]  # your Exercise 3
+                                 model.blocks[0].head_outputs(ex_cache["blocks.0.hook_resid_pre"])[0])[real]  # your Exercise 4
 rows = torch.stack([v / v.abs().max() for v in (attr["attention"][example, real], nw, attr["dla"][example, real])])
 plots.imshow(rows, x=[f"{j}:{t}" for j, t in enumerate(toks)], y=["attention", "norm-weighted", "DLA"],
              title="Three per-token scores for one review (each scaled to max |value| = 1)", height=260)
@@ -279,7 +311,7 @@ ranked = sorted(ids, key=lambda i: scores[i])
 print(f"{len(ids)} tokens occur at least 20 times in the validation reviews")
 
 # %% [markdown]
-# ### Exercise 4 — Spearman's rank correlation
+# ### Exercise 5 — Spearman's rank correlation
 #
 # > **Difficulty** 2/5 · **Importance** 3/5 · **Time** about 10 minutes
 #
@@ -308,7 +340,7 @@ rank_correlation = checks.check_exercise(
 rho = rank_correlation([scores[i] for i in ids], [float(lr_weights[i]) for i in ids])
 
 # %% [markdown]
-# ### Exercise 5 — sign agreement
+# ### Exercise 6 — sign agreement
 #
 # > **Difficulty** 1/5 · **Importance** 2/5 · **Time** about 5 minutes
 #
@@ -364,7 +396,7 @@ checks.claim(
 # differ in length and the tokens differ in meaning. Exercise: count how many tokens a
 # review becomes, averaged over reviews.
 #
-# ### Exercise 6 — tokens per review
+# ### Exercise 7 — tokens per review
 #
 # > **Difficulty** 1/5 · **Importance** 2/5 · **Time** about 5 minutes
 #
@@ -394,7 +426,7 @@ tokens_per_review = checks.check_exercise(
 # 4,096). It lower-cases, splits off punctuation, then cuts each word greedily into the longest
 # pieces of its vocabulary, marking every piece after the first with `##`.
 #
-# ### Exercise 7 — WordPiece on one word
+# ### Exercise 8 — WordPiece on one word
 #
 # > **Difficulty** 3/5 · **Importance** 2/5 · **Time** about 15 minutes
 #
