@@ -21,8 +21,22 @@ def steps_table(runs: list[dict[str, Any]], seeds: list[int], wds: list[float], 
     for r in runs:
         c = r["config"]
         if r["steps_to_grok"] is not None:
-            table[seeds.index(c["seed"]), wds.index(c["weight_decay"]), fracs.index(c["train_frac"])] = r["steps_to_grok"]
+            table[seeds.index(c["seed"]), wds.index(c["weight_decay"]), fracs.index(c["train_frac"])] = r[
+                "steps_to_grok"
+            ]
     return table
+
+
+def worst_of_seeds(steps: torch.Tensor) -> torch.Tensor:
+    return steps.amax(dim=0)  # the slower seed; inf (a missed run) is slower than any run that grokked
+
+
+def grokfast_summary(pairs: dict[tuple[int, float], dict[str, int | None]]) -> tuple[int, int, float]:
+    as_steps = lambda x: float(x) if x is not None else float("inf")  # noqa: E731  (None: not within the cap)
+    both = [v for v in pairs.values() if v["plain"] is not None or v["grokfast"] is not None]  # informative pairs
+    slower = sum(as_steps(v["grokfast"]) > as_steps(v["plain"]) for v in both)
+    best = max(as_steps(v["plain"]) / as_steps(v["grokfast"]) for v in both)  # > 1: Grokfast sooner
+    return slower, len(both), best
 
 
 def decay_factor(lr: float, weight_decay: float, n_steps: int) -> float:
@@ -75,6 +89,48 @@ def _grids() -> list[tuple[np.ndarray, int]]:
     return [(t, 2), (t, 1)]
 
 
+def _seed_tables() -> list[tuple[torch.Tensor]]:
+    inf = float("inf")
+    t = torch.tensor([[[inf, inf, 900.0], [inf, 800.0, 400.0]],
+                      [[inf, 1200.0, 700.0], [inf, 600.0, 500.0]]], dtype=torch.float64)  # fmt: skip
+    return [(t,), (t.flip(0),)]
+
+
+def _pairs() -> list[tuple[dict[tuple[int, float], dict[str, int | None]]]]:
+    # every mistake shows on the first; the second has a pair where only Grokfast missed (speed-up 0)
+    return [
+        ({(0, 0.3): {"plain": None, "grokfast": None}, (0, 1.0): {"plain": 1000, "grokfast": 1200},
+          (0, 3.0): {"plain": 300, "grokfast": 250}, (1, 1.0): {"plain": 800, "grokfast": 800},
+          (1, 3.0): {"plain": 400, "grokfast": 600}},),
+        ({(0, 1.0): {"plain": 600, "grokfast": 200}, (0, 3.0): {"plain": None, "grokfast": None},
+          (1, 1.0): {"plain": 500, "grokfast": 700}, (1, 0.3): {"plain": 1500, "grokfast": None}},),
+    ]  # fmt: skip
+
+
+def _worst_ignoring_misses(steps: torch.Tensor) -> torch.Tensor:
+    finite = torch.where(steps.isinf(), -steps.new_tensor(float("inf")), steps).amax(dim=0)
+    return torch.where(finite.isinf(), steps.new_tensor(float("inf")), finite)
+
+
+def _summary_inverted(pairs: dict) -> tuple[int, int, float]:
+    slower, n, _ = grokfast_summary(pairs)
+    as_steps = lambda x: float(x) if x is not None else float("inf")  # noqa: E731
+    both = [v for v in pairs.values() if v["plain"] is not None or v["grokfast"] is not None]
+    return slower, n, max(as_steps(v["grokfast"]) / as_steps(v["plain"]) for v in both)
+
+
+def _summary_all_pairs(pairs: dict) -> tuple[int, int, float]:
+    slower, _, best = grokfast_summary(pairs)
+    return slower, len(pairs), best
+
+
+def _summary_ties_slower(pairs: dict) -> tuple[int, int, float]:
+    _, n, best = grokfast_summary(pairs)
+    both = [v for v in pairs.values() if v["plain"] is not None or v["grokfast"] is not None]
+    as_steps = lambda x: float(x) if x is not None else float("inf")  # noqa: E731
+    return sum(as_steps(v["grokfast"]) >= as_steps(v["plain"]) for v in both), n, best
+
+
 def _evidence_with_failure_ties(steps: Any, axis: int) -> TrendEvidence:
     e = grokking.trend_evidence(steps, axis)
     return TrendEvidence(e.n_sooner, e.n_later, e.n_tied + e.n_uninformative, 0)
@@ -115,7 +171,9 @@ EXERCISES = (
             Mistake(
                 "runs that missed the cap entered as 0 steps",
                 "A run that did not grok within the cap is *later* than any that did: leave it at inf, never 0.",
-                lambda runs, seeds, wds, fracs: torch.where(steps_table(runs, seeds, wds, fracs).isinf(), 0.0, steps_table(runs, seeds, wds, fracs)),
+                lambda runs, seeds, wds, fracs: torch.where(
+                    steps_table(runs, seeds, wds, fracs).isinf(), 0.0, steps_table(runs, seeds, wds, fracs)
+                ),
             ),
             Mistake(
                 "the weight-decay and training-fraction axes swapped",
@@ -124,6 +182,31 @@ EXERCISES = (
             ),
         ),
         examples=_runs,
+    ),
+    Exercise(
+        name="worst_of_seeds",
+        notebook="07",
+        reference=worst_of_seeds,
+        hint="take the max over the seed axis (dim 0) of the [seed, weight decay, training fraction] table, "
+        "keeping inf: a run that missed the cap is slower than any that grokked.",
+        mistakes=(
+            Mistake(
+                "the faster seed (the min over seeds)",
+                "The heatmap shows what holds on every seed: take the slower one, steps.amax(dim=0).",
+                lambda steps: steps.amin(dim=0),
+            ),
+            Mistake(
+                "the mean over seeds",
+                "An average hides a slow seed: take the max over seeds, so each cell holds on every seed.",
+                lambda steps: steps.mean(dim=0),
+            ),
+            Mistake(
+                "a run that missed the cap ignored (the slower of the seeds that grokked)",
+                "A missed run is the slowest of all: keep inf in the max, so the cell is grey when any seed missed.",
+                _worst_ignoring_misses,
+            ),
+        ),
+        examples=_seed_tables,
     ),
     Exercise(
         name="trend_evidence",
@@ -179,7 +262,8 @@ EXERCISES = (
                 "the EMA's weights swapped (alpha on the new gradient)",
                 "alpha (close to 1) is the weight of the old average: ema <- alpha * ema + (1 - alpha) * grad.",
                 lambda grad, ema, alpha, lam: (
-                    grad + lam * ((1 - alpha) * ema + alpha * grad), (1 - alpha) * ema + alpha * grad
+                    grad + lam * ((1 - alpha) * ema + alpha * grad),
+                    (1 - alpha) * ema + alpha * grad,
                 ),
             ),
         ),
@@ -204,5 +288,30 @@ EXERCISES = (
             ),
         ),
         examples=_grad_series,
+    ),
+    Exercise(
+        name="grokfast_summary",
+        notebook="07",
+        reference=grokfast_summary,
+        hint="None means 'not within the cap': count it as inf steps; keep the pairs where either run grokked; "
+        "slower: grokfast > plain (strictly); speed-up: plain / grokfast, and take the max.",
+        mistakes=(
+            Mistake(
+                "the speed-up inverted (Grokfast's steps over plain AdamW's)",
+                "A speed-up above 1 means Grokfast grokked sooner: divide plain AdamW's steps by Grokfast's.",
+                _summary_inverted,
+            ),
+            Mistake(
+                "pairs where neither run grokked counted in the total",
+                "Two runs that both missed the cap say nothing about speed: count only pairs where either grokked.",
+                _summary_all_pairs,
+            ),
+            Mistake(
+                "ties counted as slower (>= instead of >)",
+                "Grokking at the same step is not slower: use a strict comparison.",
+                _summary_ties_slower,
+            ),
+        ),
+        examples=_pairs,
     ),
 )

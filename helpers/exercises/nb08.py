@@ -23,6 +23,19 @@ def attention_on_answer(sep_attn: torch.Tensor, seqs: torch.Tensor, answer: torc
     return (sep_attn * (seqs == answer[:, None])).sum(dim=1)  # every copy of the answer counts
 
 
+def min_attention_summary(sep_attn: torch.Tensor, seqs: torch.Tensor) -> tuple[float, float]:
+    n = seqs.shape[1]  # sep_attn has n + 1 keys: the n values, then SEP itself
+    on_min = attention_on_answer(sep_attn[:, :n], seqs, seqs.min(dim=1).values)  # [batch]
+    frac_argmax = (sep_attn.argmax(dim=1) == seqs.argmin(dim=1)).float().mean()  # SEP's own key can win too
+    return float(on_min.mean()), float(frac_argmax)
+
+
+def score_ranges(qk: torch.Tensor) -> tuple[float, float]:
+    over_values = (qk.amax(dim=1) - qk.amin(dim=1)).min()  # the smallest range over values, at any position
+    over_positions = (qk.amax(dim=0) - qk.amin(dim=0)).max()  # the largest range over positions, at any value
+    return float(over_values), float(over_positions)
+
+
 def _qk() -> torch.Tensor:
     return torch.randn(5, 64, generator=torch.Generator().manual_seed(0)) * 3
 
@@ -89,6 +102,37 @@ def _attention_cases() -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
     return [(attn, seqs, seqs.min(dim=1).values)]
 
 
+def _sep_attention() -> list[tuple[torch.Tensor, torch.Tensor]]:
+    g = torch.Generator().manual_seed(0)
+    seqs = torch.stack([torch.randperm(20, generator=g)[:5] for _ in range(12)])
+    scores = 2 * torch.randn(12, 6, generator=g)
+    scores[:, :5] -= 0.3 * seqs  # smaller values score higher, not always the highest
+    scores[:3, 5] += 6.0  # three rows where SEP attends most to itself
+    return [(scores.softmax(dim=1), seqs)]
+
+
+def _summary_mean_of_max(sep_attn: torch.Tensor, seqs: torch.Tensor) -> tuple[float, float]:
+    return float(sep_attn.max(dim=1).values.mean()), min_attention_summary(sep_attn, seqs)[1]
+
+
+def _summary_max_position(sep_attn: torch.Tensor, seqs: torch.Tensor) -> tuple[float, float]:
+    return min_attention_summary(sep_attn, seqs)[0], float(
+        (sep_attn.argmax(dim=1) == seqs.argmax(dim=1)).float().mean()
+    )
+
+
+def _summary_without_sep(sep_attn: torch.Tensor, seqs: torch.Tensor) -> tuple[float, float]:
+    n = seqs.shape[1]
+    return min_attention_summary(sep_attn, seqs)[0], float(
+        (sep_attn[:, :n].argmax(dim=1) == seqs.argmin(dim=1)).float().mean()
+    )
+
+
+def _score_tables() -> list[tuple[torch.Tensor]]:
+    g = torch.Generator().manual_seed(0)
+    return [(torch.randn(5, 16, generator=g) - 0.2 * torch.arange(16.0),), (torch.randn(3, 8, generator=g),)]
+
+
 EXERCISES = (
     Exercise(
         name="predict_sep_attention",
@@ -118,7 +162,9 @@ EXERCISES = (
             Mistake(
                 "the value SEP attends to most (argmax of the attention), without the OV circuit",
                 "Mix the OV rows ov[seq[i]] with the attention weights and take the argmax of those logits.",
-                lambda qk, ov, seqs: seqs.gather(1, qk[torch.arange(seqs.shape[1]), seqs].argmax(-1, keepdim=True)).squeeze(1),
+                lambda qk, ov, seqs: seqs.gather(
+                    1, qk[torch.arange(seqs.shape[1]), seqs].argmax(-1, keepdim=True)
+                ).squeeze(1),
             ),
             Mistake(
                 "a softmax over the batch axis instead of over the keys",
@@ -129,6 +175,31 @@ EXERCISES = (
             ),
         ),
         examples=_tables,
+    ),
+    Exercise(
+        name="min_attention_summary",
+        notebook="08",
+        reference=min_attention_summary,
+        hint="the first number is attention_on_answer(sep_attn[:, :n], seqs, seqs.min(1).values).mean(); the second compares "
+        "sep_attn.argmax(1) (over all n + 1 keys, SEP's own included) with seqs.argmin(1), as a mean of the matches.",
+        mistakes=(
+            Mistake(
+                "the mean of the largest attention weight, wherever it is, instead of the weight on the minimum",
+                "The claim is about the minimum: average the attention on the position holding it, not the row's max.",
+                _summary_mean_of_max,
+            ),
+            Mistake(
+                "the position of the maximum value (seqs.argmax) instead of the minimum",
+                "The answer is the smallest value: compare the most-attended key with seqs.argmin(dim=1).",
+                _summary_max_position,
+            ),
+            Mistake(
+                "the most-attended key chosen among the n values only, leaving SEP's own key out",
+                "SEP can attend to itself: take the argmax over all n + 1 keys, so a row where SEP wins does not count.",
+                _summary_without_sep,
+            ),
+        ),
+        examples=_sep_attention,
     ),
     Exercise(
         name="qk_by_value",
@@ -154,6 +225,31 @@ EXERCISES = (
             ),
         ),
         examples=_models,
+    ),
+    Exercise(
+        name="score_ranges",
+        notebook="08",
+        reference=score_ranges,
+        hint="range = amax - amin. Over values: along dim=1 (one range per position), then the smallest. Over positions: "
+        "along dim=0 (one range per value), then the largest. Return both as floats.",
+        mistakes=(
+            Mistake(
+                "the two axes swapped (the range over positions computed along the values, and back)",
+                "qk is [position, value]: the range over values is along dim=1, over positions along dim=0.",
+                lambda qk: (float((qk.amax(0) - qk.amin(0)).min()), float((qk.amax(1) - qk.amin(1)).max())),
+            ),
+            Mistake(
+                "the largest range over values instead of the smallest",
+                "The claim must hold at every position: take the smallest range over values (the weakest position).",
+                lambda qk: (float((qk.amax(1) - qk.amin(1)).max()), score_ranges(qk)[1]),
+            ),
+            Mistake(
+                "the standard deviations instead of the ranges",
+                "A range is max - min (the gap between the best and worst key), not the spread's standard deviation.",
+                lambda qk: (float(qk.std(dim=1).min()), float(qk.std(dim=0).max())),
+            ),
+        ),
+        examples=_score_tables,
     ),
     Exercise(
         name="ov_by_value",
@@ -203,7 +299,9 @@ EXERCISES = (
             Mistake(
                 "the attention on one copy of the answer only (the first position holding it)",
                 "With duplicates the answer can sit at several positions: sum the attention over all of them.",
-                lambda attn, seqs, answer: attn.gather(1, (seqs == answer[:, None]).float().argmax(1, keepdim=True)).squeeze(1),
+                lambda attn, seqs, answer: attn.gather(
+                    1, (seqs == answer[:, None]).float().argmax(1, keepdim=True)
+                ).squeeze(1),
             ),
         ),
         examples=_attention_cases,

@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from helpers.exercises import Exercise, Mistake
+
+
+def smallest_passing(search: list[dict[str, Any]], threshold: float = 0.99) -> dict[str, Any] | None:
+    passing = [r for r in search if r["test_acc"] > threshold]  # strictly above, as the claim says
+    return min(passing, key=lambda r: r["params"], default=None)  # the fewest parameters; None if none passes
+
+
+def sep_accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:
+    return float(
+        (logits[:, -1].argmax(dim=-1) == labels).float().mean()
+    )  # the answer is read at SEP, the last position
 
 
 def value_ranks(seqs: torch.Tensor) -> torch.Tensor:
@@ -29,7 +42,11 @@ def mean_ablated_z(z: torch.Tensor, heads: list[int]) -> torch.Tensor:
 
 
 def patching_effect(
-    clean: torch.Tensor, corrupt: torch.Tensor, patched: torch.Tensor, clean_label: torch.Tensor, corrupt_label: torch.Tensor
+    clean: torch.Tensor,
+    corrupt: torch.Tensor,
+    patched: torch.Tensor,
+    clean_label: torch.Tensor,
+    corrupt_label: torch.Tensor,
 ) -> torch.Tensor:
     def diff(logits: torch.Tensor) -> torch.Tensor:
         return logits.gather(1, corrupt_label[:, None]).squeeze(1) - logits.gather(1, clean_label[:, None]).squeeze(1)
@@ -42,9 +59,28 @@ def tent_logits(attn: torch.Tensor, ov: torch.Tensor, values: torch.Tensor) -> t
     return torch.einsum("bhn,bhnv->bv", attn, tents)  # each head's tents weighted by its own attention
 
 
+def _search() -> list[tuple[list[dict[str, Any]], float]]:
+    rows = [(2, 2, 0, 37888, 0.9785), (1, 4, 0, 21248, 0.9965), (1, 1, 128, 37824, 0.994),
+            (1, 1, 0, 16000, 0.99), (2, 4, 128, 90000, 0.999), (1, 1, 0, 9000, 0.52)]  # fmt: skip
+    search = [{"layers": L, "heads": h, "d_mlp": m, "params": p, "test_acc": a} for L, h, m, p, a in rows]
+    return [(search, 0.99), (search, 0.995)]
+
+
+def _sep_logits() -> list[tuple[torch.Tensor, torch.Tensor]]:
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(40, 6, 9, generator=g)
+    labels = torch.randint(0, 8, (40,), generator=g)
+    logits[torch.arange(20), -1, labels[:20]] += 4.0  # half the rows answer right at SEP
+    logits[torch.arange(20, 40), 0, labels[20:]] += 4.0  # the other half only at position 0
+    return [(logits, labels)]
+
+
 def _seqs() -> list[tuple[torch.Tensor]]:
     g = torch.Generator().manual_seed(0)
-    return [(torch.tensor([[30, 2, 17, 5, 9]]),), (torch.stack([torch.randperm(32, generator=g)[:5] for _ in range(20)]),)]
+    return [
+        (torch.tensor([[30, 2, 17, 5, 9]]),),
+        (torch.stack([torch.randperm(32, generator=g)[:5] for _ in range(20)]),),
+    ]
 
 
 def _logits() -> list[tuple[torch.Tensor, ...]]:
@@ -88,6 +124,34 @@ def _votes() -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
 
 
 EXERCISES = (
+    Exercise(
+        name="smallest_passing",
+        notebook="09",
+        reference=smallest_passing,
+        hint="keep the rows with test_acc strictly above the threshold, then min(..., key=lambda r: r['params']).",
+        mistakes=(
+            Mistake(
+                "a model exactly at the threshold counted as passing (>= instead of >)",
+                "'Above 99 %' is strict: keep test_acc > threshold.",
+                lambda search, threshold=0.99: min(
+                    (r for r in search if r["test_acc"] >= threshold), key=lambda r: r["params"], default=None
+                ),
+            ),
+            Mistake(
+                "the most accurate passing model instead of the smallest",
+                "Among the passing models pick the fewest parameters: min with key params, not max with key test_acc.",
+                lambda search, threshold=0.99: max(
+                    (r for r in search if r["test_acc"] > threshold), key=lambda r: r["test_acc"], default=None
+                ),
+            ),
+            Mistake(
+                "the smallest model of the search, passing or not",
+                "Filter first: only models above the threshold count.",
+                lambda search, threshold=0.99: min(search, key=lambda r: r["params"]),
+            ),
+        ),
+        examples=_search,
+    ),
     Exercise(
         name="value_ranks",
         notebook="09",
@@ -175,6 +239,30 @@ EXERCISES = (
         examples=_z,
     ),
     Exercise(
+        name="sep_accuracy",
+        notebook="09",
+        reference=sep_accuracy,
+        hint="logits[:, -1] is [batch, d_vocab] at SEP; compare its argmax with labels and take the mean, as a float.",
+        mistakes=(
+            Mistake(
+                "the prediction read at position 0 instead of at SEP (the last position)",
+                "The model answers at SEP: take logits[:, -1].",
+                lambda logits, labels: float((logits[:, 0].argmax(-1) == labels).float().mean()),
+            ),
+            Mistake(
+                "the accuracy averaged over every position, not only SEP",
+                "Only the SEP position predicts the median: read logits[:, -1], not every position.",
+                lambda logits, labels: float((logits.argmax(-1) == labels[:, None]).float().mean()),
+            ),
+            Mistake(
+                "a count of correct rows instead of a fraction",
+                "Divide by the number of rows (take .float().mean()): accuracy is between 0 and 1.",
+                lambda logits, labels: float((logits[:, -1].argmax(-1) == labels).sum()),
+            ),
+        ),
+        examples=_sep_logits,
+    ),
+    Exercise(
         name="patching_effect",
         notebook="09",
         reference=patching_effect,
@@ -188,7 +276,9 @@ EXERCISES = (
             Mistake(
                 "a ratio of means (mean change / mean clean-to-corrupt change)",
                 "Normalise each row first, then average the ratios.",
-                lambda cl, co, pa, a, b: (_diff(pa, a, b) - _diff(cl, a, b)).mean() / (_diff(co, a, b) - _diff(cl, a, b)).mean(),
+                lambda cl, co, pa, a, b: (
+                    (_diff(pa, a, b) - _diff(cl, a, b)).mean() / (_diff(co, a, b) - _diff(cl, a, b)).mean()
+                ),
             ),
         ),
         examples=_logits,

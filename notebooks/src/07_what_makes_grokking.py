@@ -114,7 +114,36 @@ steps_table = checks.check_exercise("steps_table", steps_table, [(grid, seeds, w
 # table[seed, wd, frac] = steps to grok (NaN: not within the cap)
 table = steps_table(grid, seeds, wds, fracs).numpy()
 table[np.isinf(table)] = np.nan
-worst = np.nanmax(np.where(np.isnan(table), np.inf, table), axis=0)  # the slower seed; inf if either missed the cap
+
+# %% [markdown]
+# ### Exercise 3 — the slower seed
+#
+# > **Difficulty** 1/5 · **Importance** 3/5 · **Time** about 5 minutes
+#
+# The heatmap below shows one number per (weight decay, training fraction) cell. So that a cell
+# says what holds on *every* seed, it shows the slower seed. Given `steps`, the float64 table
+# `[seed, weight decay, training fraction]` of exercise 2 (`inf`: not within the cap), return
+# the `[weight decay, training fraction]` table of the slower seed's steps: `inf` when any seed
+# missed the cap.
+#
+# <details><summary>Hint</summary>
+#
+# A maximum over the seed axis (dim 0). `inf` is larger than any number, so a missed run wins the
+# maximum on its own: do not drop it (a cell where one seed missed is grey, not the other seed's steps).
+#
+# </details>
+
+# %%
+def worst_of_seeds(steps: torch.Tensor) -> torch.Tensor:
+    """[seed, weight decay, train fraction] steps to grok (inf: missed the cap) -> [weight decay, train fraction]: the slower seed."""
+    return None  # YOUR CODE HERE
+
+
+# %%
+steps = steps_table(grid, seeds, wds, fracs)  # [seed, wd, frac], inf: not within the cap
+one_missed = torch.tensor([[[np.inf, 900.0, 400.0]], [[700.0, np.inf, 500.0]]], dtype=torch.float64)  # cells where one seed missed
+worst_of_seeds = checks.check_exercise("worst_of_seeds", worst_of_seeds, [(steps,), (steps.flip(0),), (one_missed,)])
+worst = worst_of_seeds(steps).numpy()  # the slower seed; inf if either missed the cap
 shown = np.where(np.isinf(worst), np.nan, worst)
 plots.imshow(shown, x=[str(f) for f in fracs], y=[str(w) for w in wds], zmid=None,
              title=f"steps to 99% test accuracy, slower of {len(seeds)} seeds (grey: not within {cap})",
@@ -125,7 +154,7 @@ plots.imshow(shown, x=[str(f) for f in fracs], y=[str(w) for w in wds], zmid=Non
 # weight decay → earlier generalisation (up to a point, where the decay fights the fit itself).
 # The claims below are checked on *every* seed of the sweep, not on an average.
 #
-# ### Exercise 3 — the evidence for a trend
+# ### Exercise 4 — the evidence for a trend
 #
 # > **Difficulty** 3/5 · **Importance** 4/5 · **Time** about 15 minutes
 #
@@ -185,7 +214,7 @@ checks.claim(
 # that compounds, and weights that the loss does not keep pushing up (the memorising ones, once
 # the general circuit fits the training pairs) decay away.
 #
-# ### Exercise 4 — how far does weight decay alone shrink a weight?
+# ### Exercise 5 — how far does weight decay alone shrink a weight?
 #
 # > **Difficulty** 1/5 · **Importance** 3/5 · **Time** about 5 minutes
 #
@@ -241,7 +270,7 @@ checks.claim(
 # back amplified, `grad + lambda * ema`, before the optimiser step. The paper reports grokking
 # up to 50x sooner on some tasks. Let's measure it on ours.
 #
-# ### Exercise 5 — one Grokfast-EMA step
+# ### Exercise 6 — one Grokfast-EMA step
 #
 # > **Difficulty** 1/5 · **Importance** 4/5 · **Time** about 5 minutes
 #
@@ -270,7 +299,7 @@ grokfast_ema = checks.check_exercise(
 )  # fmt: skip
 
 # %% [markdown]
-# ### Exercise 6 — the filter over a run
+# ### Exercise 7 — the filter over a run
 #
 # > **Difficulty** 2/5 · **Importance** 3/5 · **Time** about 10 minutes
 #
@@ -327,16 +356,40 @@ fig.show()
 for (s_, w_), v in pairs.items():
     print(f"seed {s_} wd {w_}: plain {v['plain']}, Grokfast {v['grokfast']}")
 
+# %% [markdown]
+# ### Exercise 8 — the comparison in two numbers
+#
+# > **Difficulty** 2/5 · **Importance** 4/5 · **Time** about 10 minutes
+#
+# `pairs` maps each `(seed, weight decay)` to `{"plain": steps, "grokfast": steps}`, where steps
+# is an `int` or `None` (not within the cap). Keep only the pairs where *either* run grokked (two
+# misses say nothing about speed) and return `(n_slower, n_pairs, best_speedup)`: how many of
+# those pairs Grokfast grokked strictly later than plain AdamW, how many pairs were kept, and
+# the largest speed-up `plain steps / Grokfast steps` (above 1: Grokfast sooner), a float.
+#
+# <details><summary>Hint</summary>
+#
+# Turn `None` into `float("inf")` first: a run that missed the cap is later than any that
+# grokked (so a pair where only Grokfast missed has speed-up 0). Then a strict `>` for slower
+# (the same step is not slower), and `max` of the ratios.
+#
+# </details>
+
 # %%
-both = {k: v for k, v in pairs.items() if v["plain"] is not None or v["grokfast"] is not None}
-as_steps = lambda x: x if x is not None else np.inf  # noqa: E731
-slower = sum(as_steps(v["grokfast"]) > as_steps(v["plain"]) for v in both.values())
-best_speedup = max(as_steps(v["plain"]) / as_steps(v["grokfast"]) for v in both.values())
+def grokfast_summary(pairs: dict) -> tuple[int, int, float]:
+    """{(seed, wd): {"plain": steps | None, "grokfast": steps | None}} -> (n_slower, n_pairs, best_speedup) over pairs where either grokked."""
+    return None  # YOUR CODE HERE
+
+
+# %%
+tie = {(0, 1.0): {"plain": 500, "grokfast": 500}, (0, 3.0): {"plain": 300, "grokfast": 400}, (1, 1.0): {"plain": None, "grokfast": None}}
+grokfast_summary = checks.check_exercise("grokfast_summary", grokfast_summary, [(pairs,), (tie,)])
+slower, n_both, best_speedup = grokfast_summary(pairs)
 checks.claim(
     "Grokfast-EMA on top of weight decay is no speed-up on this task: slower than plain AdamW in most (seed, weight decay) "
     "pairs where either grokked, and never more than 1.25x faster",
-    slower > len(both) / 2 and best_speedup <= 1.25,
-    f"slower in {slower} of {len(both)} pairs; best speed-up {best_speedup:.2f}x",
+    slower > n_both / 2 and best_speedup <= 1.25,
+    f"slower in {slower} of {n_both} pairs; best speed-up {best_speedup:.2f}x",
 )
 neither = [k for k, v in pairs.items() if v["plain"] is None and v["grokfast"] is None]
 print("pairs where neither grokked within the cap:", neither)

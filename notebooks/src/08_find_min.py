@@ -123,12 +123,42 @@ attention_on_answer = checks.check_exercise(
             (torch.full((2, N), 1 / N), torch.tensor([[3, 1, 1, 7, 9], [4, 2, 8, 2, 2]]), torch.tensor([1, 2]))],
 )  # fmt: skip
 
+# %% [markdown]
+# ### Exercise 2 — the claim's two numbers
+#
+# > **Difficulty** 2/5 · **Importance** 3/5 · **Time** about 5 minutes
+#
+# The claim below rests on two numbers. Given SEP's attention over *all* its keys `sep_attn`
+# (`[batch, n + 1]`: the `n` values, then SEP itself) and the values `seqs` (`[batch, n]`,
+# distinct), return `(mean_on_min, frac_argmax)` as two floats: the attention on the minimum
+# averaged over the rows, and the fraction of rows whose most-attended key is the minimum's
+# position.
+#
+# <details><summary>Hint</summary>
+#
+# The first is `attention_on_answer` (exercise 1) on the first `n` keys with the answer
+# `seqs.min(dim=1).values`, then `.mean()`. For the second, take `sep_attn.argmax(dim=1)` over
+# all `n + 1` keys (a row where SEP attends most to itself does not count) and compare it with
+# `seqs.argmin(dim=1)`.
+#
+# </details>
+
 # %%
-min_pos = data.test_tokens[:, :-1].argmin(dim=1)
-on_min = attention_on_answer(sep_attn[:, :N], data.test_tokens[:, :N], data.test_labels)
-frac_argmax = (sep_attn.argmax(dim=1) == min_pos).float().mean().item()
-checks.claim("SEP's attention concentrates on the position of the minimum", on_min.mean() > 0.9 and frac_argmax > 0.98,
-             f"mean attention on the min {on_min.mean():.3f} > 0.9; the min is the most-attended key in {frac_argmax:.3f} > 0.98 of test rows")
+def min_attention_summary(sep_attn: torch.Tensor, seqs: torch.Tensor) -> tuple[float, float]:
+    """sep_attn [batch, n + 1] (SEP last), seqs [batch, n] -> (mean attention on the min, fraction of rows where the min is the most-attended key)."""
+    return None  # YOUR CODE HERE
+
+
+# %%
+min_attention_summary = checks.check_exercise(
+    "min_attention_summary", min_attention_summary,
+    inputs=[(sep_attn, data.test_tokens[:, :N]),
+            (torch.tensor([[0.1, 0.6, 0.1, 0.1, 0.05, 0.05], [0.05, 0.15, 0.1, 0.05, 0.05, 0.6]]),  # row 2: SEP wins
+             torch.tensor([[9, 2, 5, 7, 8], [3, 1, 8, 4, 6]]))],
+)  # fmt: skip
+mean_on_min, frac_argmax = min_attention_summary(sep_attn, data.test_tokens[:, :N])
+checks.claim("SEP's attention concentrates on the position of the minimum", mean_on_min > 0.9 and frac_argmax > 0.98,
+             f"mean attention on the min {mean_on_min:.3f} > 0.9; the min is the most-attended key in {frac_argmax:.3f} > 0.98 of test rows")
 
 # %% [markdown]
 # ## 4. The QK circuit ranks tokens by value
@@ -140,7 +170,7 @@ checks.claim("SEP's attention concentrates on the position of the minimum", on_m
 # `q = (W_E[SEP] + W_pos[n]) W_Q + b_Q`, `k = (W_E[v] + W_pos[p]) W_K + b_K`, score `q·k / sqrt(d_head)`.
 # `algorithmic.qk_by_value` does exactly this.
 #
-# ### Exercise 2 — the QK circuit by value
+# ### Exercise 3 — the QK circuit by value
 #
 # > **Difficulty** 3/5 · **Importance** 5/5 · **Time** about 15 minutes
 #
@@ -182,13 +212,40 @@ plots.line({f"pos {p}": qk[p] for p in range(N)}, title="QK score against key va
 # %%
 checks.claim("the QK circuit ranks keys by value: the smaller the value, the higher the score, at every position",
              max(rhos) < -0.9, f"Spearman rank correlation of score with value ≤ {max(rhos):.3f} < -0.9 at all {N} positions")
-spread = (qk.max(dim=1).values - qk.min(dim=1).values).min().item()
-pos_spread = (qk.max(dim=0).values - qk.min(dim=0).values).max().item()
+
+# %% [markdown]
+# ### Exercise 4 — value against position
+#
+# > **Difficulty** 2/5 · **Importance** 3/5 · **Time** about 5 minutes
+#
+# Does the head care more about a key's value or its position? Write `score_ranges(qk)` for
+# the `[n, V]` table: return `(over_values, over_positions)` as two floats, where `over_values`
+# is the *smallest*, over the positions, of the score range (max - min) across the values, and
+# `over_positions` the *largest*, over the values, of the range across the positions. The
+# value matters more if even the weakest value range beats the strongest position range.
+#
+# <details><summary>Hint</summary>
+#
+# `qk.amax(dim=1) - qk.amin(dim=1)` is one range per position (`[n]`): take its `.min()`.
+# `qk.amax(dim=0) - qk.amin(dim=0)` is one range per value (`[V]`): take its `.max()`.
+#
+# </details>
+
+# %%
+def score_ranges(qk: torch.Tensor) -> tuple[float, float]:
+    """[n, V] QK table -> (smallest range over values at any position, largest range over positions at any value)."""
+    return None  # YOUR CODE HERE
+
+
+# %%
+score_ranges = checks.check_exercise("score_ranges", score_ranges,
+                                    inputs=[(qk,), (qk[:, :40],), (torch.tensor([[0.0, 5.0, 1.0], [0.5, 2.0, 0.0]]),)])
+spread, pos_spread = score_ranges(qk)
 checks.claim("the value matters far more than the position", spread > 3 * pos_spread,
              f"score range over values {spread:.1f} > 3 x largest range over positions {pos_spread:.1f}")
 
 # %% [markdown]
-# ### Exercise 3 — predict the attention pattern for a sequence you write
+# ### Exercise 5 — predict the attention pattern for a sequence you write
 #
 # > **Difficulty** 1/5 · **Importance** 4/5 · **Time** about 5 minutes
 #
@@ -236,7 +293,7 @@ checks.claim("the QK table alone predicts the attention pattern of a hand-writte
 # stream, which the unembedding reads as logits `W_E[v] W_V W_O W_U`. Row `v` of that table
 # should peak at column `v`: a copying head.
 #
-# ### Exercise 4 — the OV circuit by value
+# ### Exercise 6 — the OV circuit by value
 #
 # > **Difficulty** 2/5 · **Importance** 5/5 · **Time** about 10 minutes
 #
@@ -271,7 +328,7 @@ plots.imshow(ov, x=[str(v) for v in range(V)], y=[str(v) for v in range(V)],
 # training sequences), so the model never learned to copy them. We test copying where the
 # model had data: values that are the minimum of at least 50 training sequences.
 #
-# ### Exercise 5 — diagonal dominance
+# ### Exercise 7 — diagonal dominance
 #
 # > **Difficulty** 1/5 · **Importance** 3/5 · **Time** about 5 minutes
 #
@@ -303,13 +360,13 @@ checks.claim("the OV circuit copies: each well-trained value's row has its large
              f"diagonal dominance {dd_seen:.3f} > 0.95 over values 0..{seen - 1}")
 
 # %% [markdown]
-# ### Exercise 6 — run the model from its two tables
+# ### Exercise 8 — run the model from its two tables
 #
 # > **Difficulty** 2/5 · **Importance** 4/5 · **Time** about 10 minutes
 #
 # Attention-weighted sum of OV rows ≈ the head's logits. Write `circuit_predict(qk, ov, seqs)`:
 # for each row of `seqs` (`[batch, n]` values), compute the attention with the QK table (`[n, V]`)
-# as in exercise 3, mix the OV rows (`ov` is `[V, V]`) of the values with those weights, and
+# as in exercise 5, mix the OV rows (`ov` is `[V, V]`) of the values with those weights, and
 # return the argmax value (`[batch]`). It ignores the direct path and the positional part of OV;
 # let's see if that matters.
 #

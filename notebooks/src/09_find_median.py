@@ -56,9 +56,33 @@ plots.scatter([r["params"] for r in search], [r["test_acc"] for r in search],
               labels=[f"L{r['layers']} H{r['heads']} mlp{r['d_mlp']}" for r in search],
               title="median search: test accuracy against parameters", xaxis="parameters", yaxis="test accuracy")
 
+# %% [markdown]
+# ### Exercise 1 — the smallest model that passes
+#
+# > **Difficulty** 1/5 · **Importance** 3/5 · **Time** about 5 minutes
+#
+# Write `smallest_passing(search, threshold)`: `search` is a list of dicts, one per architecture,
+# each with (among others) `"params"` (an `int`) and `"test_acc"` (a `float`). Return the dict of
+# the model with the fewest parameters among those whose test accuracy is strictly above
+# `threshold`, or `None` if none is. The next cells load and dissect that model.
+#
+# <details><summary>Hint</summary>
+#
+# Filter first (`r["test_acc"] > threshold`), then `min(..., key=lambda r: r["params"], default=None)`.
+# The most accurate model is not what we want: the question is how *small* a model can learn the task.
+#
+# </details>
+
 # %%
-passing = [r for r in search if r["test_acc"] > 0.99]
-chosen = min(passing, key=lambda r: r["params"])
+def smallest_passing(search: list[dict], threshold: float = 0.99) -> dict | None:
+    """The search row with the fewest parameters among those with test_acc > threshold (None if none)."""
+    return None  # YOUR CODE HERE
+
+
+# %%
+toy = [{"params": 100, "test_acc": 0.5}, {"params": 200, "test_acc": 0.99}, {"params": 300, "test_acc": 0.995}, {"params": 400, "test_acc": 0.999}]
+smallest_passing = checks.check_exercise("smallest_passing", smallest_passing, inputs=[(search, 0.99), (toy, 0.99)])
+chosen = smallest_passing(search, 0.99)
 print("smallest model above 99 %:", chosen)
 checks.claim("a 1-layer attention-only model with several heads is the smallest in the search to pass 99 %",
              chosen["layers"] == 1 and chosen["d_mlp"] == 0 and chosen["heads"] > 1,
@@ -106,7 +130,7 @@ plots.attention_heads(pattern[0], str_toks, head_names=[f"L0H{h}" for h in range
 plots.attention_heatmaps(pattern[0], str_toks, title=f"attention patterns for {' '.join(str_toks)}")
 
 # %% [markdown]
-# ### Exercise 1 — ranks within a sequence
+# ### Exercise 2 — ranks within a sequence
 #
 # > **Difficulty** 2/5 · **Importance** 3/5 · **Time** about 5 minutes
 #
@@ -134,12 +158,12 @@ ranks = value_ranks(tokens[:, :-1])
 sep_attn = pattern[:, :, -1, :-1]  # [batch, head, key]
 
 # %% [markdown]
-# ### Exercise 2 — attention by rank
+# ### Exercise 3 — attention by rank
 #
 # > **Difficulty** 2/5 · **Importance** 4/5 · **Time** about 10 minutes
 #
 # Write `attention_by_rank(sep_attn, ranks)`: SEP's attention `sep_attn` is `[batch, head, n]`
-# (over the `n` value keys), `ranks` is `[batch, n]` (exercise 1). Return `[head, n]`: entry
+# (over the `n` value keys), `ranks` is `[batch, n]` (exercise 2). Return `[head, n]`: entry
 # `[h, r]` is head `h`'s attention on the key of rank `r`, averaged over the batch.
 #
 # <details><summary>Hint</summary>
@@ -196,7 +220,7 @@ plots.line({f"L0H{h}": qk[h].mean(0) for h in range(H)}, title="QK score against
 # `dla.direct_logit_attribution` (every logit, at SEP) returns each term's part; we take the
 # four heads' parts and compare the logit of the right answer with the mean logit.
 #
-# ### Exercise 3 — each head's direct push on the answer
+# ### Exercise 4 — each head's direct push on the answer
 #
 # > **Difficulty** 2/5 · **Importance** 4/5 · **Time** about 10 minutes
 #
@@ -239,13 +263,13 @@ fig
 # Mean-ablation replaces a head's output (`hook_z`) by its average over the test set: the head
 # still contributes its typical output, but no longer reacts to this sequence.
 #
-# ### Exercise 4 — mean-ablate heads
+# ### Exercise 5 — mean-ablate heads
 #
 # > **Difficulty** 2/5 · **Importance** 4/5 · **Time** about 10 minutes
 #
 # Write `mean_ablated_z(z, heads)`: `z` is the heads' output `hook_z`,
 # `[batch, pos, head, d_head]`; return a tensor of the same shape where the listed heads' `z` is
-# replaced by its mean over the batch, at each position (the other heads untouched). The next
+# replaced by its mean over the batch, at each position (the other heads untouched). A later
 # cell runs the model with it in place of `hook_z` (through `helpers.interventions`).
 #
 # <details><summary>Hint</summary>
@@ -265,12 +289,37 @@ def mean_ablated_z(z: torch.Tensor, heads: list[int]) -> torch.Tensor:
 Z = "blocks.0.attn.hook_z"
 mean_ablated_z = checks.check_exercise("mean_ablated_z", mean_ablated_z, inputs=[(cache[Z], [0]), (cache[Z], [1, 3])])
 
+# %% [markdown]
+# ### Exercise 6 — accuracy from the logits
+#
+# > **Difficulty** 1/5 · **Importance** 3/5 · **Time** about 5 minutes
+#
+# Write `sep_accuracy(logits, labels)`: `logits` is a run's output, `[batch, pos, d_vocab]`, and
+# `labels` is `[batch]`. Return the fraction of rows (a `float`) whose prediction at SEP, the
+# last position, is the label. The next cell scores each mean-ablated run with it.
+#
+# <details><summary>Hint</summary>
+#
+# `logits[:, -1]` is `[batch, d_vocab]`; compare its `argmax(-1)` with `labels`, then
+# `.float().mean()`. The other positions predict nothing we trained.
+#
+# </details>
+
+# %%
+def sep_accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:
+    """logits [batch, pos, d_vocab], labels [batch] -> fraction of rows whose argmax at the last position is the label."""
+    return None  # YOUR CODE HERE
+
+
+# %%
+sep_accuracy = checks.check_exercise("sep_accuracy", sep_accuracy, inputs=[(logits, labels)])
+
 
 def ablate_heads(heads: list[int]) -> float:
     """Test accuracy with these heads' hook_z replaced by their mean over the test set (at each position)."""
-    site = interventions.Site(Z)  # the whole hook_z, overwritten by exercise 4's tensor
-    out = interventions.patch(model, tokens, {Z: mean_ablated_z(cache[Z], heads)}, site)[:, -1]
-    return (out.argmax(-1) == labels).float().mean().item()
+    site = interventions.Site(Z)  # the whole hook_z, overwritten by exercise 5's tensor
+    out = interventions.patch(model, tokens, {Z: mean_ablated_z(cache[Z], heads)}, site)  # [batch, pos, d_vocab]
+    return sep_accuracy(out, labels)  # exercise 6
 
 
 ablated = [ablate_heads([h]) for h in range(H)]
@@ -288,7 +337,7 @@ plots.bar(ablated, x=[f"L0H{h}" for h in range(H)], baseline=acc, baseline_label
 # sequence, and measure how far the answer moves toward the corrupted one.
 
 # %% [markdown]
-# ### Exercise 5 — the patching metric
+# ### Exercise 7 — the patching metric
 #
 # > **Difficulty** 2/5 · **Importance** 5/5 · **Time** about 10 minutes
 #
@@ -365,7 +414,7 @@ plots.imshow(ov_sum, title="OV summed over heads: a tent around the diagonal", x
 # (`W_E[x] W_V W_O W_U`); a head also writes the *positional* part of its values
 # (`W_pos[p] W_V W_O W_U` for the position `p` it attends to), so add that too.
 #
-# ### Exercise 6 — the tents, weighted by attention
+# ### Exercise 8 — the tents, weighted by attention
 #
 # > **Difficulty** 3/5 · **Importance** 4/5 · **Time** about 15 minutes
 #
