@@ -55,3 +55,25 @@ def test_check_catches_a_notebook_out_of_date_with_its_source(tmp_path):
     assert any("out of date" in p for p in tool.check(out))
     nbformat.write(nbformat.v4.new_notebook(), tmp_path / "y.ipynb")
     assert any("no source" in p for p in tool.check(tmp_path / "y.ipynb"))
+
+
+def test_sources_and_notebooks_sync_both_ways_with_jupytext(tmp_path):
+    """An edit made in JupyterLab goes back to the source with `jupytext --sync` (issue #15)."""
+    import shutil
+    import subprocess
+    import sys
+
+    import nbformat
+
+    tool = _nb_tool()
+    (tmp_path / "src").mkdir()
+    src = tmp_path / "src" / "00_tour.py"
+    shutil.copy(ROOT / "notebooks" / "src" / "00_tour.py", src)
+    out = tool.build(src, notebooks_dir=tmp_path)
+    nb = nbformat.read(out, as_version=4)
+    nb.cells[0].source += "\n\nAn edit made in JupyterLab."  # the first markdown cell
+    nbformat.write(nb, out)
+    jupytext = [sys.executable, "-m", "jupytext"]
+    subprocess.run([*jupytext, "--sync", str(out)], check=True, capture_output=True)
+    assert "# An edit made in JupyterLab." in src.read_text()
+    assert [c.source for c in tool.build_notebook(src).cells] == [c.source for c in nb.cells]

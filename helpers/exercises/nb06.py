@@ -78,7 +78,9 @@ def _cos_fit(logits: torch.Tensor, freqs: list[int], sign_c: int, centre: bool) 
     if centre:
         y = y - y.mean(dim=(0, 1), keepdim=True)
     y = y.reshape(-1)
-    X = torch.stack([torch.cos(2 * math.pi * k * (a + b + sign_c * c) / p).expand(p, p, p).reshape(-1) for k in freqs], 1)
+    X = torch.stack(
+        [torch.cos(2 * math.pi * k * (a + b + sign_c * c) / p).expand(p, p, p).reshape(-1) for k in freqs], 1
+    )
     resid = y - (X @ torch.linalg.lstsq(X, y[:, None]).solution).squeeze(1)
     return float(1 - resid.pow(2).sum() / y.pow(2).sum())
 
@@ -102,7 +104,9 @@ def _restricted_unnormalised(logits: torch.Tensor, freqs: list[int]) -> torch.Te
 def _circle_raw(W: torch.Tensor, k: int) -> torch.Tensor:
     b = fourier_basis(W.shape[0])
     Wc = W.float() - W.float().mean(0)
-    return Wc @ torch.stack([b[2 * k - 1] @ W.float(), b[2 * k] @ W.float()], dim=1)  # neither normalised nor orthogonalised
+    return Wc @ torch.stack(
+        [b[2 * k - 1] @ W.float(), b[2 * k] @ W.float()], dim=1
+    )  # neither normalised nor orthogonalised
 
 
 # ---- small seeded inputs for the unit tests
@@ -140,8 +144,18 @@ def _acts() -> list[tuple[torch.Tensor]]:
     p = 7
     a = torch.arange(p, dtype=torch.float64)[:, None, None]
     b = torch.arange(p, dtype=torch.float64)[None, :, None]
-    wave = torch.cos(2 * math.pi * 2 * a / p) * torch.cos(2 * math.pi * 2 * b / p) + 0.7 * torch.sin(2 * math.pi * 3 * a / p)
-    return [((1.0 + wave * torch.randn(1, 1, 3, generator=g, dtype=torch.float64) + 0.3 * torch.randn(p, p, 3, generator=g, dtype=torch.float64)).float(),)]
+    wave = torch.cos(2 * math.pi * 2 * a / p) * torch.cos(2 * math.pi * 2 * b / p) + 0.7 * torch.sin(
+        2 * math.pi * 3 * a / p
+    )
+    return [
+        (
+            (
+                1.0
+                + wave * torch.randn(1, 1, 3, generator=g, dtype=torch.float64)
+                + 0.3 * torch.randn(p, p, 3, generator=g, dtype=torch.float64)
+            ).float(),
+        )
+    ]
 
 
 def _logit_grids() -> list[tuple[torch.Tensor, list[int]]]:
@@ -151,7 +165,11 @@ def _logit_grids() -> list[tuple[torch.Tensor, list[int]]]:
     b = torch.arange(p, dtype=torch.float64)[None, :, None]
     c = torch.arange(p, dtype=torch.float64)[None, None, :]
     waves = 2 * torch.cos(2 * math.pi * 1 * (a + b - c) / p) + 1.0 * torch.cos(2 * math.pi * 3 * (a + b - c) / p)
-    logits = waves + 0.5 * torch.randn(p, p, p, generator=g, dtype=torch.float64) + 3 * torch.randn(1, 1, p, generator=g, dtype=torch.float64)
+    logits = (
+        waves
+        + 0.5 * torch.randn(p, p, p, generator=g, dtype=torch.float64)
+        + 3 * torch.randn(1, 1, p, generator=g, dtype=torch.float64)
+    )
     return [(logits.float(), [1, 3]), (logits.float(), [2])]
 
 
@@ -334,5 +352,3 @@ def _plane(W: torch.Tensor, k: int) -> torch.Tensor:
     e1 = u / u.norm()
     e2 = v - (v @ e1) * e1
     return torch.stack([e1, e2 / e2.norm()], dim=1)
-
-

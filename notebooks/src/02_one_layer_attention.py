@@ -1,4 +1,21 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,src//py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.0
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
 # %% [markdown]
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mechinterp-course/mechinterp-from-scratch/blob/main/notebooks/02_one_layer_attention.ipynb)
+#
 # # 02 · One layer of attention: skip-trigrams, copying, and what attention weights hide
 #
 # With one attention layer and no MLPs or LayerNorm, the logits are a **sum**: the direct path
@@ -19,7 +36,26 @@
 # We load the committed checkpoints `attn1l` and `attn0l` (the commands that made them are
 # printed below). Runs in about a minute on a laptop CPU.
 
-# %% [setup]
+# %% tags=["setup"]
+# Setup. Locally (after `make setup`) this only imports; on Colab it first installs the course.
+import sys
+
+if "google.colab" in sys.modules:  # Colab: fetch the course, install what Colab lacks (never its torch)
+    import os
+    import subprocess
+
+    repo = os.environ.get("COURSE_REPO_URL", "https://github.com/mechinterp-course/mechinterp-from-scratch")
+    if not os.path.isdir("/content/course"):
+        subprocess.run(["git", "clone", "--depth=1", repo, "/content/course"], check=True)
+    pip = [sys.executable, "-m", "pip", "install", "-q"]
+    subprocess.run([*pip, "/content/course"], check=True)
+    subprocess.run([*pip, "--no-deps", "-r", "/content/course/requirements-data.txt"], check=True)
+    os.environ["COURSE_DATA"] = "/content/course/data"
+
+from helpers import runtime
+
+device = runtime.setup_notebook(seed=0)
+print(f"device: {device}")
 
 # %% [markdown]
 # ## 1. Attention patterns on real text
@@ -48,6 +84,7 @@ plots.attention_heads(cache["blocks.0.attn.hook_pattern"][0], str_tokens)
 # %%
 plots.attention_heatmaps(cache["blocks.0.attn.hook_pattern"][0], str_tokens, title="attn1l, layer 0")
 
+
 # %% [markdown]
 # ## 2. The logits are a sum of paths
 #
@@ -72,27 +109,32 @@ plots.attention_heatmaps(cache["blocks.0.attn.hook_pattern"][0], str_tokens, tit
 #
 # </details>
 
+
 # %%
 def head_logits(z: torch.Tensor, W_O: torch.Tensor, W_U: torch.Tensor, head: int) -> torch.Tensor:
     """z: [batch, pos, n_heads, d_head]; W_O: [n_heads, d_head, d_model]; W_U: [d_model, d_vocab]."""
     return None  # YOUR CODE HERE
 
+
 # %%
 with torch.no_grad():
     z, W_O, W_U = cache["blocks.0.attn.hook_z"], model.W_O[0], model.W_U
-    head_logits = checks.check_exercise(
-        "head_logits", head_logits, inputs=[(z, W_O, W_U, 0), (z, W_O, W_U, 3)]
-    )
+    head_logits = checks.check_exercise("head_logits", head_logits, inputs=[(z, W_O, W_U, 0), (z, W_O, W_U, 3)])
 with torch.no_grad():
     full, cache32 = model.run_with_cache(val_rows[:32])
     attribution = dla.direct_logit_attribution(model, cache32, pos=slice(None))  # every logit at every position
 comps = attribution.direct_and_heads()  # [1 + n_heads, batch, pos, d_vocab]: the direct path, then one term per head
 print("max |sum of components - logits|:", float((comps.sum(0) - full).abs().max()))
-checks.claim("the direct path plus the four head terms sum to the logits", torch.allclose(comps.sum(0), full, atol=1e-3))
+checks.claim(
+    "the direct path plus the four head terms sum to the logits", torch.allclose(comps.sum(0), full, atol=1e-3)
+)
 checks.claim(
     "our head_logits matches the decomposition's head-2 term",
-    torch.allclose(head_logits(cache["blocks.0.attn.hook_z"], W_O, W_U, 2), comps[3, :1, : text_tokens.shape[1]], atol=1e-4),
+    torch.allclose(
+        head_logits(cache["blocks.0.attn.hook_z"], W_O, W_U, 2), comps[3, :1, : text_tokens.shape[1]], atol=1e-4
+    ),
 )
+
 
 # %% [markdown]
 # ### Exercise 2 — the direct path
@@ -110,15 +152,21 @@ checks.claim(
 #
 # </details>
 
+
 # %%
 def direct_path_logits(model: torch.nn.Module, cache) -> torch.Tensor:
     """[batch, pos, d_vocab]: (embed + pos_embed + b_O) @ W_U + b_U, from a 1-layer attention-only model's cache."""
     return None  # YOUR CODE HERE
 
+
 # %%
-direct_path_logits = checks.check_exercise("direct_path_logits", direct_path_logits, inputs=[(model, cache), (model, cache32)])
+direct_path_logits = checks.check_exercise(
+    "direct_path_logits", direct_path_logits, inputs=[(model, cache), (model, cache32)]
+)
 with torch.no_grad():  # your own decomposition: direct path + one head_logits per head
-    ours = direct_path_logits(model, cache32) + sum(head_logits(cache32["blocks.0.attn.hook_z"], W_O, W_U, h_) for h_ in range(cfg.n_heads))
+    ours = direct_path_logits(model, cache32) + sum(
+        head_logits(cache32["blocks.0.attn.hook_z"], W_O, W_U, h_) for h_ in range(cfg.n_heads)
+    )
 print("max |your direct path + your head terms - logits|:", float((ours - full).abs().max()))
 
 # %%
@@ -128,7 +176,14 @@ with torch.no_grad():
 labels = ["direct"] + circuits.head_labels(1, cfg.n_heads)
 mean_dla = dla_next.mean(dim=(1, 2))
 print({k: round(float(v), 2) for k, v in zip(labels, mean_dla)})
-plots.imshow(dla_next[:, 0, :39], x=[f"{i}:{t}" for i, t in enumerate(str_tokens[1:])], y=labels, title="contribution to the correct next token's logit (first text)", height=300)
+plots.imshow(
+    dla_next[:, 0, :39],
+    x=[f"{i}:{t}" for i, t in enumerate(str_tokens[1:])],
+    y=labels,
+    title="contribution to the correct next token's logit (first text)",
+    height=300,
+)
+
 
 # %% [markdown]
 # ## 3. QK and OV circuits: skip-trigrams and copying
@@ -161,10 +216,12 @@ plots.imshow(dla_next[:, 0, :39], x=[f"{i}:{t}" for i, t in enumerate(str_tokens
 #
 # </details>
 
+
 # %%
 def copying_score(M: torch.Tensor) -> float:
     """Re(sum eigenvalues) / sum |eigenvalues| of a square matrix."""
     return None  # YOUR CODE HERE
+
 
 # %%
 with torch.no_grad():
@@ -178,11 +235,12 @@ scores = torch.tensor([copying_score(m) for m in small])
 assert all(abs(circuits.copying_score(ov) - float(s_)) < 1e-4 for ov, s_ in zip(ovs, scores))
 print("OV copying scores:", {f"L0H{h}": round(float(s), 2) for h, s in enumerate(scores)})
 
+
 # %% [markdown]
 # Which heads copy? Put the copying score next to *where* each head looks: its mean attention
 # distance (how many tokens back its attention sits, on average, for queries past position 20)
 # and its previous-token score.
-
+#
 #
 # ### Exercise 4 — the mean attention distance
 #
@@ -200,10 +258,12 @@ print("OV copying scores:", {f"L0H{h}": round(float(s), 2) for h, s in enumerate
 #
 # </details>
 
+
 # %%
 def attention_distance(pattern: torch.Tensor, q_from: int) -> torch.Tensor:
     """pattern: [batch, n_heads, q, k] -> [n_heads] mean of sum_j alpha_ij (i - j) over batch and queries i >= q_from."""
     return None  # YOUR CODE HERE
+
 
 # %%
 pat = cache32["blocks.0.attn.hook_pattern"]  # [batch, head, q, k]
@@ -211,7 +271,9 @@ attention_distance = checks.check_exercise("attention_distance", attention_dista
 distance = attention_distance(pat, 20)
 prev_score = heads.previous_token_score(pat)
 for h_ in range(cfg.n_heads):
-    print(f"L0H{h_}: copying {scores[h_]:+.2f}   mean attention distance {distance[h_]:5.1f} tokens   previous-token score {prev_score[h_]:.2f}")
+    print(
+        f"L0H{h_}: copying {scores[h_]:+.2f}   mean attention distance {distance[h_]:5.1f} tokens   previous-token score {prev_score[h_]:.2f}"
+    )
 far = int(distance.argmax())
 local = [h_ for h_ in range(cfg.n_heads) if h_ != far]
 
@@ -222,6 +284,7 @@ checks.claim(
     f"far head L0H{far} (mean distance {distance[far]:.1f}): {scores[far]:+.2f}; local heads: "
     + ", ".join(f"L0H{h_} {scores[h_]:+.2f}" for h_ in local),
 )
+
 
 # %% [markdown]
 # Elhage et al. found that *most* heads of their one-layer models copy. Ours, trained for 2,000
@@ -247,18 +310,25 @@ checks.claim(
 #
 # </details>
 
+
 # %%
 def own_logit_rank(M: torch.Tensor) -> torch.Tensor:
     """M: [n, n] -> [n] the number of entries of row b larger than M[b, b]."""
     return None  # YOUR CODE HERE
 
+
 # %%
 with torch.no_grad():
-    own_logit_rank = checks.check_exercise("own_logit_rank", own_logit_rank, inputs=[(ovs[0].AB[:300, :300],), (ovs[1].AB,)])
+    own_logit_rank = checks.check_exercise(
+        "own_logit_rank", own_logit_rank, inputs=[(ovs[0].AB[:300, :300],), (ovs[1].AB,)]
+    )
     for h_ in range(cfg.n_heads):
         full_h = ovs[h_].AB  # [source token, output logit]
         own_rank = own_logit_rank(full_h).float().median()  # 0 = the top of its row
-        print(f"L0H{h_}: copying score {scores[h_]:+.2f}; median rank of a token's own logit in its OV row {own_rank:.0f} of {cfg.d_vocab}")
+        print(
+            f"L0H{h_}: copying score {scores[h_]:+.2f}; median rank of a token's own logit in its OV row {own_rank:.0f} of {cfg.d_vocab}"
+        )
+
 
 # %% [markdown]
 # **What does the copying head copy?** For each source token `B`, compare the OV row's entry for
@@ -279,16 +349,21 @@ with torch.no_grad():
 #
 # </details>
 
+
 # %%
 def own_logit_zscore(M: torch.Tensor) -> torch.Tensor:
     """M: [n, n] -> [n] (M[b, b] - mean of row b) / std of row b."""
     return None  # YOUR CODE HERE
 
+
 # %%
 h = far  # the long-range copying head
 with torch.no_grad():
     ov_full = ovs[h].AB  # [source token, output logit], 2048 x 2048: small enough to form here
-    own_logit_zscore = checks.check_exercise("own_logit_zscore", own_logit_zscore, inputs=[(ov_full,), (ovs[0].AB[:300, :300],)])
+    own_logit_zscore = checks.check_exercise(
+        "own_logit_zscore", own_logit_zscore, inputs=[(ov_full,), (ovs[0].AB[:300, :300],)]
+    )
+
 
 # %% [markdown]
 # ### Exercise 7 — a centred QK row
@@ -305,10 +380,12 @@ with torch.no_grad():
 #
 # </details>
 
+
 # %%
 def centred_qk_row(qk_a: torch.Tensor, qk_b: torch.Tensor, query: int) -> torch.Tensor:
     """qk_a: [d_vocab, d_head]; qk_b: [d_head, d_vocab] -> [d_vocab] row `query` of qk_a @ qk_b minus the mean row."""
     return None  # YOUR CODE HERE
+
 
 # %%
 qk = circuits.full_qk_circuit(model, 0, h)
@@ -322,8 +399,12 @@ with torch.no_grad():
     for b in top_sources:
         promoted = [tokenizer.id_to_str(int(t)) for t in ov_full[b].topk(5).indices]
         # QK row centred over queries: which keys *this* query prefers, beyond what every query likes
-        attended = [tokenizer.id_to_str(int(t)) for t in centred_qk_row(qk_a, qk_b, b)[1:].topk(5).indices + 1]  # skip BOS
-        print(f"attending to {tokenizer.id_to_str(b)!r:>13} (z {own_z[b]:.1f}) promotes {promoted}; as a query it looks for {attended}")
+        attended = [
+            tokenizer.id_to_str(int(t)) for t in centred_qk_row(qk_a, qk_b, b)[1:].topk(5).indices + 1
+        ]  # skip BOS
+        print(
+            f"attending to {tokenizer.id_to_str(b)!r:>13} (z {own_z[b]:.1f}) promotes {promoted}; as a query it looks for {attended}"
+        )
 names = [tokenizer.id_to_str(b) for b in top_sources]
 n_caps = sum(t.strip().isupper() and len(t.strip()) >= 3 for t in names)
 
@@ -358,6 +439,7 @@ checks.claim(
     f"{nl_caps} of {nl_top}",
 )
 
+
 # %% [markdown]
 # Attending from a line break back to an earlier speaker's name, and copying it: that is
 # in-context learning of the simplest kind, and notebook 03 builds the sharper version, the
@@ -390,10 +472,12 @@ checks.claim(
 #
 # </details>
 
+
 # %%
 def weighted_value_norms(pattern: torch.Tensor, v: torch.Tensor, W_O: torch.Tensor) -> torch.Tensor:
     """pattern: [batch, head, q, k]; v: [batch, k, head, d_head]; W_O: [head, d_head, d_model] -> [batch, head, q, k]."""
     return None  # YOUR CODE HERE
+
 
 # %%
 rows, c = val_rows[:32], cache32  # the 32 validation rows cached in section 2
@@ -407,15 +491,27 @@ with torch.no_grad():
 q_from = 8  # skip the first queries, whose few keys all get large weights
 w_bos = pattern[:, :, q_from:, 0].sum() / pattern[:, :, q_from:].sum()
 n_bos = norms[:, :, q_from:, 0].sum() / norms[:, :, q_from:].sum()
-w_uniform = (1 / torch.arange(q_from + 1, rows.shape[1] + 1).float()).mean()  # BOS's share if every query attended uniformly
+w_uniform = (
+    1 / torch.arange(q_from + 1, rows.shape[1] + 1).float()
+).mean()  # BOS's share if every query attended uniformly
 with torch.no_grad():
-    fx = torch.einsum("bkhd,hdm->bhkm", c["blocks.0.attn.hook_v"], model.W_O[0]).norm(dim=-1)  # ||f(x_j)||: [batch, head, key]
+    fx = torch.einsum("bkhd,hdm->bhkm", c["blocks.0.attn.hook_v"], model.W_O[0]).norm(
+        dim=-1
+    )  # ||f(x_j)||: [batch, head, key]
 fx_bos, fx_rest = fx[:, :, 0].mean(), fx[:, :, 1:].mean()
-print(f"BOS gets {100 * w_bos:.2f}% of the attention weight (uniform attention would give it {100 * w_uniform:.2f}%) "
-      f"and {100 * n_bos:.2f}% of the norm-weighted attention")
+print(
+    f"BOS gets {100 * w_bos:.2f}% of the attention weight (uniform attention would give it {100 * w_uniform:.2f}%) "
+    f"and {100 * n_bos:.2f}% of the norm-weighted attention"
+)
 print(f"mean ||f(x)||: BOS {fx_bos:.2f}, other tokens {fx_rest:.2f}")
 sample = torch.randperm(pattern[:, :, q_from:].numel(), generator=torch.Generator().manual_seed(0))[:3000]
-plots.scatter(pattern[:, :, q_from:].flatten()[sample], norms[:, :, q_from:].flatten()[sample], title="attention weight alpha_ij vs ||alpha_ij f(x_j)|| (3000 random pairs)", xaxis="alpha_ij", yaxis="||alpha_ij f(x_j)||")
+plots.scatter(
+    pattern[:, :, q_from:].flatten()[sample],
+    norms[:, :, q_from:].flatten()[sample],
+    title="attention weight alpha_ij vs ||alpha_ij f(x_j)|| (3000 random pairs)",
+    xaxis="alpha_ij",
+    yaxis="||alpha_ij f(x_j)||",
+)
 
 # %%
 checks.claim(
@@ -442,7 +538,9 @@ for h_ in range(cfg.n_heads):
     n_tok = torch.zeros(cfg.d_vocab).index_add_(0, keys_flat, norms[:, h_, q_from:, :].sum(1).flatten())
     w_tok, n_tok = w_tok / w_tok.sum(), n_tok / n_tok.sum()
     top = w_tok.topk(4).indices.tolist()
-    print(f"L0H{h_}: " + "   ".join(f"{tokenizer.id_to_str(t)!r} weight {w_tok[t]:.0%} norm {n_tok[t]:.0%}" for t in top))
+    print(
+        f"L0H{h_}: " + "   ".join(f"{tokenizer.id_to_str(t)!r} weight {w_tok[t]:.0%} norm {n_tok[t]:.0%}" for t in top)
+    )
 
 # %% [markdown]
 # Line breaks collect the most weight in every head, and there the norm-weighted share is about
@@ -459,7 +557,11 @@ for h_ in range(cfg.n_heads):
 loss1 = training.eval_lm_loss(model, val_rows)
 loss0 = training.eval_lm_loss(zero, val_rows)
 print(f"validation loss: 0-layer {loss0:.3f}, 1-layer attention-only {loss1:.3f}: {loss0 - loss1:.3f} nats better")
-checks.claim("one attention layer beats the 0-layer model by at least 0.1 nats", loss1 < loss0 - 0.1, f"{loss0:.3f} -> {loss1:.3f}")
+checks.claim(
+    "one attention layer beats the 0-layer model by at least 0.1 nats",
+    loss1 < loss0 - 0.1,
+    f"{loss0:.3f} -> {loss1:.3f}",
+)
 
 # %% [markdown]
 # ## Summary

