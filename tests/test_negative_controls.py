@@ -240,3 +240,22 @@ def test_09_find_median_claims_fail_on_an_untrained_model():
     values = torch.arange(V).float()
     tent = torch.tensor([rank_correlation(ov_sum[x], -(values - x).abs()) for x in range(V)])
     assert not tent.min() > 0.7
+
+
+def test_03_live_phase_change_fails_without_repeats():
+    """03 (live): the same small model and recipe, trained on random tokens that never repeat, grows no induction head."""
+    from helpers.configs import TrainConfig
+
+    cfg = ModelConfig(d_vocab=64, n_ctx=64, d_model=64, n_layers=2, n_heads=4, d_head=16, seed=0)
+    model = models.build_model(cfg)
+    rows = torch.randint(1, 64, (4_000, 64), generator=torch.Generator().manual_seed(0))
+    rows[:, 0] = 0  # BOS
+    training.train(
+        model, rows, TrainConfig(n_steps=250, lr=1e-2, batch_size=32, eval_every=250, seed=0), progress=False
+    )
+    probe = tasks.repeated_random_tokens(64, 20, 64, seed=1000)
+    with torch.no_grad():
+        logits, cache = model.run_with_cache(probe)
+    assert not float(heads.induction_score(cache["blocks.1.attn.hook_pattern"], 20).max()) > 0.6
+    first, second = circuits.repeat_losses(logits, probe)
+    assert not second < 1.0
