@@ -15,6 +15,7 @@ Two kinds of check run in the notebooks:
 from __future__ import annotations
 
 import inspect
+import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -86,5 +87,8 @@ def claim(statement: str, holds: bool, evidence: str = "") -> None:
     ``f"KL {kl:.2f} < 0.5 x unigram KL {base:.2f}"``.
     """
     if not bool(holds):
+        if os.environ.get("COURSE_CLAIMS") == "record":  # benchmarks/second_seed.py: report every claim, go on
+            print(f"✘ {statement}" + (f"  ({evidence})" if evidence else ""))
+            return
         raise ClaimError(f"✘ Claim failed: {statement}. Evidence: {evidence}")
     print(f"✔ {statement}" + (f"  ({evidence})" if evidence else ""))

@@ -410,10 +410,17 @@ n_caps = sum(t.strip().isupper() and len(t.strip()) >= 3 for t in names)
 
 # %%
 checks.claim(
-    "the copying head copies speaker names: at least 5 of its 10 most-copied tokens are upper-case names",
-    n_caps >= 5,
+    "the copying head copies speaker names: at least 3 of its 10 most-copied tokens are upper-case names or name "
+    "pieces (an untrained head's top 10 hold 0-2)",
+    n_caps >= 3,
     f"{n_caps} of {names}",
 )
+
+# %% [markdown]
+# How strongly the copying head specialises on names depends on the training run: this one
+# copies 7 names among its top 10; the same recipe with `--seed 1` gave a head whose top 10 held
+# 3 name pieces (`RESSIDA`, `ROILUS`: Cressida, Troilus) and pronouns (`thy`, `she`, `thee`).
+# Both copy; what they copy most is the run's choice (`Documentation/checkpoints.md`).
 
 # %% [markdown]
 # In a play, each speech opens with the speaker's name in capitals, and the same few names
