@@ -12,22 +12,14 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
 
 import torch
 import torch.nn.functional as F
+from timing import time_steps  # benchmarks/timing.py
 
 from helpers.grokking import FastGrokModel, GrokConfig
 from helpers.models import build_model
 from helpers.tasks import modular_arithmetic
-
-
-def time_steps(step_fn, n: int) -> float:
-    step_fn()  # warm-up (allocations, first-call overheads)
-    t0 = time.perf_counter()
-    for _ in range(n):
-        step_fn()
-    return 1000 * (time.perf_counter() - t0) / n
 
 
 def main() -> None:

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
 
 import torch
 import torch.nn.functional as F
+from timing import time_steps  # benchmarks/timing.py
 from torch import nn
 
 from helpers.configs import ModelConfig
@@ -68,14 +68,6 @@ def plain_loss(model: nn.Module, batch: tuple[torch.Tensor]) -> torch.Tensor:
     (tokens,) = batch
     logits = model(tokens)
     return F.cross_entropy(logits[:, :-1].flatten(0, 1), tokens[:, 1:].flatten())
-
-
-def time_steps(step_fn, n: int) -> float:
-    step_fn()  # warm-up (allocations, first-call overheads)
-    t0 = time.perf_counter()
-    for _ in range(n):
-        step_fn()
-    return 1000 * (time.perf_counter() - t0) / n
 
 
 def main() -> None:
