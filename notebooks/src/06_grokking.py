@@ -286,8 +286,15 @@ key_frequencies = checks.check_exercise(
 norms = frequency_norms(W_E)
 keys = key_frequencies(W_E, share=0.8)
 key_share = float(norms[[k - 1 for k in keys]].sum() / norms.sum())
-top10 = lambda W: float(frequency_norms(W).topk(10).values.sum() / frequency_norms(W).sum())  # noqa: E731
-top10_trained, top10_init = top10(W_E), top10(tl_model.W_E[:P].detach())  # tl_model: the same config, untrained
+
+
+def top10_share(W: torch.Tensor) -> float:
+    """Share of the embedding's Fourier norm held by its 10 strongest frequencies (also used in section 6)."""
+    fn = frequency_norms(W)
+    return float(fn.topk(10).values.sum() / fn.sum())
+
+
+top10_trained, top10_init = top10_share(W_E), top10_share(tl_model.W_E[:P].detach())  # tl_model: untrained, same config
 fig = plots.line(norms, x=list(range(1, len(norms) + 1)), title="embedding norm per frequency",
                  xaxis="frequency k", yaxis="squared norm")  # fmt: skip
 fig.update_traces(mode="lines+markers")
@@ -696,10 +703,9 @@ paper_keys = fourier.key_frequencies(paper_models[paper_steps[-1]].W_E[: paper_c
 print("key frequencies of the final model:", paper_keys)
 prog = []
 for step_, snap_model in paper_models.items():
-    fn = fourier.frequency_norms(snap_model.W_E[: paper_cfg.p].detach())
     g = grokking.grid_logits(snap_model, paper_cfg.p)[:, :, : paper_cfg.p]
     i = paper_hist.steps.index(step_)
-    prog.append(dict(step=step_, top10=float(fn.topk(10).values.sum() / fn.sum()), test=paper_hist.test_loss[i],
+    prog.append(dict(step=step_, top10=top10_share(snap_model.W_E[: paper_cfg.p].detach()), test=paper_hist.test_loss[i],
                      restricted=fourier.grid_loss(restricted_logits(g, paper_keys)),
                      excluded=excluded_loss(g, paper_keys, paper_train_pairs)))  # fmt: skip
     print(f"step {step_:6d}: top-10 frequencies {prog[-1]['top10']:4.0%} | test loss {prog[-1]['test']:8.3f} | "
