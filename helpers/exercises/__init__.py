@@ -21,13 +21,16 @@ against every listed mistake (it must fail, naming the mistake).
 from __future__ import annotations
 
 import importlib
+import pkgutil
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from helpers.errors import ConfigError
 
-NOTEBOOKS = ("nb00", "nb01", "nb02", "nb03", "nb04", "nb05", "nb06", "nb07", "nb08", "nb09")
+# One module per notebook, found by name (nb00 ... nbNN): adding a notebook's module registers it.
+NOTEBOOKS = tuple(sorted(m.name for m in pkgutil.iter_modules(__path__) if re.fullmatch(r"nb\d\d", m.name)))
 
 
 @dataclass(frozen=True)
