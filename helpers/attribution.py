@@ -31,7 +31,7 @@ from jaxtyping import Bool, Float, Int
 from torch import Tensor
 from transformer_lens.model_bridge import TransformerBridge
 
-from helpers.errors import ShapeError
+from helpers.errors import ConfigError, ShapeError
 from helpers.interventions import Site, head_site, hooks_for, patch
 
 Metric = Callable[[Tensor], Tensor]  # logits [batch, pos, d_vocab] -> a scalar tensor
@@ -170,6 +170,7 @@ def edge_scores(
 ) -> Float[Tensor, "n_receivers n_senders"]:
     """EAP: for every edge, ``grad at the receiver's input . (source - base) sender output``, summed over
     batch, positions and ``d_model``, from one forward and backward pass on ``base``. 0 for non-edges."""
+    _check_attn_only(model)
     names = graph_hook_names(model.cfg.n_layers)
     _, acts, grads = run_with_grads(model, base, names, metric)
     delta = sender_outputs(model, source_cache) - sender_outputs(model, acts)
@@ -182,6 +183,14 @@ def top_edges(scores: Float[Tensor, "n_receivers n_senders"], k: int) -> Bool[Te
     keep = torch.zeros(scores.numel(), dtype=torch.bool)
     keep[scores.abs().flatten().topk(k).indices] = True
     return keep.view_as(scores)
+
+
+def _check_attn_only(model: TransformerBridge) -> None:
+    if not model.cfg.attn_only or model.cfg.normalization_type is not None:
+        raise ConfigError(
+            "the sender/receiver graph needs an attention-only model without LayerNorm (like attn2l): its residual "
+            "stream is then a plain sum of senders."
+        )
 
 
 def _w(model: TransformerBridge, kind: str) -> Tensor:
@@ -214,14 +223,15 @@ def run_graph(
     if the edge is kept and the corrupted run's output if it is cut (plus the biases ``b_O``).
 
     Layer by layer: a head's q, k, v are recomputed from its own mix of senders (patched at
-    ``hook_q/k/v`` with ``helpers.interventions``), so one run per layer, and one for the logits."""
+    ``hook_q/k/v`` with ``helpers.interventions``), one run per layer; the logits are the unembedding
+    of the receiver's mix (attention-only, no LayerNorm: ``attn2l``'s architecture)."""
+    _check_attn_only(model)
     n_layers, n_heads = model.cfg.n_layers, model.cfg.n_heads
     if keep.shape != valid_edges(n_layers, n_heads).shape:
         raise ShapeError(f"keep must be [n_receivers, n_senders] = {tuple(valid_edges(n_layers, n_heads).shape)}.")
     corrupt = sender_outputs(model, corrupt_cache)
-    with torch.no_grad():
-        _, first = model.run_with_cache(tokens, names_filter=lambda n: n in ("hook_embed", "hook_pos_embed"))
-    live = {"hook_embed": first["hook_embed"], "hook_pos_embed": first["hook_pos_embed"]}
+    embed = model.W_E.detach()[tokens]  # = hook_embed and hook_pos_embed, without a forward pass
+    live = {"hook_embed": embed, "hook_pos_embed": model.W_pos.detach()[: tokens.shape[1]].expand_as(embed)}
     b_O = model.b_O.detach()
     replacements: dict[str, Tensor] = {}
     for layer in range(n_layers + 1):
@@ -230,9 +240,8 @@ def run_graph(
         bias = b_O[:layer].sum(0)
         rows = range(layer * n_heads * 3, (layer + 1) * n_heads * 3) if layer < n_layers else [keep.shape[0] - 1]
         mixed = [torch.where(keep[r, :n_live, None, None, None], current, corrupt[:n_live]).sum(0) + bias for r in rows]
-        if layer == n_layers:
-            replacements["unembed.hook_in"] = mixed[0]
-            return patch(model, tokens, replacements, [Site(n) for n in replacements])
+        if layer == n_layers:  # the unembedding reads the final stream (no LayerNorm): logits without another run
+            return mixed[0] @ model.W_U.detach() + model.b_U.detach()
         for i, kind in enumerate(KINDS):
             resid = torch.stack(mixed[i::3], dim=2)  # [batch, pos, n_heads, d_model]
             acts = torch.einsum("bphd,hde->bphe", resid, _w(model, kind)[layer]) + _b(model, kind)[layer]

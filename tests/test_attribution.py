@@ -6,7 +6,7 @@ import torch
 from helpers import attribution as at
 from helpers import interventions as iv
 from helpers.configs import ModelConfig
-from helpers.errors import ShapeError
+from helpers.errors import ConfigError, ShapeError
 from helpers.models import build_model
 
 PERIOD = 5
@@ -83,6 +83,9 @@ def test_full_graph_is_the_clean_run_and_empty_graph_the_corrupted_run(setup):
     assert torch.allclose(at.run_graph(model, clean, corrupt_cache, torch.zeros_like(valid)), corrupt_logits, atol=1e-4)
     with pytest.raises(ShapeError):
         at.run_graph(model, clean, corrupt_cache, valid[:-1])
+    with_mlp = build_model(ModelConfig(d_vocab=30, n_ctx=16, d_model=16, n_layers=2, n_heads=2, d_head=8, d_mlp=32))
+    with pytest.raises(ConfigError, match="attention-only"):
+        at.run_graph(with_mlp, clean, corrupt_cache, valid)
 
 
 def test_path_patching_the_keys_equals_recomputing_them_by_hand(setup):
