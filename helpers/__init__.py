@@ -32,6 +32,9 @@ Modules
                     ``runs`` (a run on disk, resume), ``cli``, ``trends`` (grids of runs)
 - ``fourier``       the Fourier view of modular arithmetic: key frequencies, restricted loss (06)
 - ``algorithmic``   find-min / find-median: training and token-circuit tables (notebooks 08, 09)
+- ``superposition`` toy models of superposition: many small models trained at once (notebook 10)
+- ``sae``           sparse autoencoders: train one, measure it, splice it into a model (notebook 10)
+- ``attribution``   attribution patching, path patching, edge attribution patching, exact circuit runs (notebook 11)
 - ``report``        regenerates Documentation/Report.md from the notebooks' outputs
 - ``train``         the training command line: ``python -m helpers.train TASK`` (and ``recipe NAME``)
 - ``cli``           command-line flags generated from the config dataclasses (one name per field)

@@ -59,3 +59,27 @@ def test_mismatched_data_lengths_are_rejected(tiny_cfg):
             TrainConfig(n_steps=1),
             progress=False,
         )
+
+
+def test_mlps_switched_off_trains_an_attention_only_model_then_switches_them_on():
+    """full2l's warm-up (helpers.lm.mlps_switched_off): MLPs output zero and stay frozen inside, train after."""
+    from helpers.errors import ConfigError
+    from helpers.lm.trainer import mlps_switched_off
+
+    cfg = ModelConfig(
+        d_vocab=10, n_ctx=8, d_model=32, n_layers=2, n_heads=2, d_head=16, d_mlp=64, normalization_type="LN"
+    )
+    model, data = build_model(cfg), _copy_task(256, 0)
+    before = {n: p.detach().clone() for n, p in model.named_parameters() if ".mlp." in n and "fc_in" in n}
+    with mlps_switched_off(model):
+        _, cache = model.run_with_cache(data[:4])
+        assert all(cache[f"blocks.{l}.hook_mlp_out"].abs().max() == 0 for l in range(2))
+        train(model, data, TrainConfig(n_steps=5, lr=1e-2, batch_size=32), progress=False)
+        assert all(torch.equal(p, before[n]) for n, p in model.named_parameters() if n in before), "MLP weights moved"
+    train(model, data, TrainConfig(n_steps=5, lr=1e-2, batch_size=32), progress=False)
+    assert any(not torch.equal(p, before[n]) for n, p in model.named_parameters() if n in before), (
+        "MLPs never switched on"
+    )
+    with pytest.raises(ConfigError, match="no MLP"):
+        with mlps_switched_off(build_model(ModelConfig(d_vocab=10, n_ctx=8, d_model=32, n_heads=2, d_head=16))):
+            pass

@@ -42,6 +42,7 @@ class LMRunOptions:
     out: Path | None = option(None, "output folder (default: data/checkpoints)")
     repeat_frac: float = option(0.0, "fraction of training rows that are synthetic repeated random tokens")
     synthetic_steps: int = option(0, "first train this many steps on synthetic repeated random tokens only")
+    warmup_without_mlps: bool = option(False, "switch the MLPs off during the synthetic warm-up (full2l)")
     snapshot_every: int | None = option(None, "save fp16 weight snapshots every N steps to NAME_snapshots.safetensors")
     track_every: int | None = option(
         None, "log in-context metrics (induction scores, repeat losses) every N steps into the card"
@@ -94,6 +95,10 @@ def _validate(a: argparse.Namespace) -> None:
         )
     if a.synthetic_steps < 0:
         raise ConfigError(f"synthetic_steps must be 0 or more, got {a.synthetic_steps}.")
+    if a.warmup_without_mlps and not (a.synthetic_steps and a.d_mlp):
+        raise ConfigError(
+            "warmup_without_mlps needs a synthetic warm-up and MLPs. Fix: add synthetic_steps N and d_mlp N, or drop it."
+        )
 
 
 def cli_main(argv: list[str] | None = None) -> int:
@@ -104,7 +109,8 @@ def cli_main(argv: list[str] | None = None) -> int:
 def _cli(argv: list[str]) -> int:
     parser, all_flags = _parser()
     a = parser.parse_args(argv)
-    named = MODEL_FIELDS + TRAIN_FIELDS + ("repeat_frac", "synthetic_steps", "snapshot_every", "track_every", "threads")
+    named = MODEL_FIELDS + TRAIN_FIELDS + ("repeat_frac", "synthetic_steps", "warmup_without_mlps")
+    named += ("snapshot_every", "track_every", "threads")
     flags = all_flags.for_errors(argv, named)
     flags["vocab_size"] = flags["d_vocab"]  # train_lm's name for it
     if a.warmup_steps is None:
@@ -177,11 +183,14 @@ def _train_cli(
         vocab_size=a.d_vocab,
         repeat_frac=a.repeat_frac,
         synthetic_steps=a.synthetic_steps,
+        warmup_without_mlps=a.warmup_without_mlps,
         on_step=on_step if (a.snapshot_every or a.track_every) else None,
     )
     metrics: dict[str, Any] = dict(hist.summary())
     metrics["synthetic_steps"] = a.synthetic_steps
     metrics["repeat_frac"] = a.repeat_frac
+    if a.warmup_without_mlps:
+        metrics["warmup_without_mlps"] = True
     if track:
         # the mean training loss over the steps since the previous log point
         edges = [0] + track["step"]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
@@ -30,6 +31,7 @@ def train_lm(
     repeat_frac: float = 0.0,
     on_step: Callable[[int, torch.nn.Module], None] | None = None,
     synthetic_steps: int = 0,
+    warmup_without_mlps: bool = False,
 ) -> tuple[TransformerBridge, History]:
     """Train a fresh model on the corpus (course BPE, rows of ``model_cfg.n_ctx`` tokens).
 
@@ -40,11 +42,20 @@ def train_lm(
     ``synthetic_steps > 0`` first trains that many steps on synthetic rows only (a warm-up in
     which induction heads form quickly; notebook 03 says why), then ``train_cfg.n_steps`` steps
     on the corpus mix. ``on_step`` and the history count the steps of both phases in one sequence.
+
+    ``warmup_without_mlps``: during that warm-up the MLPs are switched off (``mlps_switched_off``),
+    so the model trains as an attention-only one; they switch on, at zero output, for the corpus.
+    With MLPs (and LayerNorm) on synthetic rows, the model settles for copying any token already in
+    the row and grows no induction head (Documentation/checkpoints.md has the runs); ``full2l`` uses it.
     """
     if not 0.0 <= repeat_frac < 1.0:
         raise ConfigError(f"repeat_frac must be in [0, 1), got {repeat_frac}.")
     if synthetic_steps < 0:
         raise ConfigError(f"synthetic_steps must be 0 or more, got {synthetic_steps}.")
+    if warmup_without_mlps and not (synthetic_steps and model_cfg.d_mlp):
+        raise ConfigError(
+            "warmup_without_mlps needs a synthetic warm-up and MLPs. Fix: set synthetic_steps > 0 and d_mlp, or drop it."
+        )
     train_rows, val_rows, tok = token_dataset(
         n_ctx=model_cfg.n_ctx, vocab_size=vocab_size, max_val_rows=max_val_rows, seed=train_cfg.seed
     )
@@ -68,12 +79,35 @@ def train_lm(
             warmup_steps=min(train_cfg.warmup_steps, synthetic_steps),
             eval_every=synthetic_steps,
         )
-        warm = train(model, syn, warm_cfg, eval_fn=eval_fn, progress=progress, on_step=on_step)
+        with mlps_switched_off(model) if warmup_without_mlps else contextlib.nullcontext():
+            warm = train(model, syn, warm_cfg, eval_fn=eval_fn, progress=progress, on_step=on_step)
     shifted = None if on_step is None else (lambda step, m: on_step(step + synthetic_steps, m))
     hist = train(model, train_rows, train_cfg, eval_fn=eval_fn, progress=progress, on_step=shifted)
     if warm is not None:
         hist = concat_histories(warm, hist)
     return model, hist
+
+
+@contextlib.contextmanager
+def mlps_switched_off(model: TransformerBridge) -> Iterator[None]:
+    """Inside: every MLP outputs zero (its output weights and bias are zeroed) and none of its weights train.
+
+    On leaving, the MLPs train again, starting from zero output: the model is the attention-only
+    model the block trained, and the MLPs grow from there."""
+    params = [p for name, p in model.named_parameters() if ".mlp." in name]
+    if not params:
+        raise ConfigError("mlps_switched_off: this model has no MLP parameters. Fix: use a model with d_mlp set.")
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if ".mlp." in name and "fc_out" in name:
+                p.zero_()
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p in params:
+            p.requires_grad_(True)
 
 
 @torch.no_grad()
