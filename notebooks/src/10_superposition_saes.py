@@ -669,10 +669,31 @@ for j in chosen:
     print("     promotes:", ", ".join(repr(t) for t, _ in promoted))
 
 # %% [markdown]
-# Typically: token detectors whose direct effect promotes what follows that token (a latent for
-# `' thou'` pushes up `' art'`, `' hast'`, `' shalt'`), and frequent latents that mean more than one
-# token: a word start waiting for its suffix, the first letters of a speaker's name after a blank
-# line. Read yours above; the claim below tests the first pattern over all token-specific latents.
+# Read them: most frequent token detectors fire on punctuation and line breaks, and often
+# several latents share one token but differ by context, which layer 0's attention supplies. In
+# our runs `'\n'` had two or three latents: one at the end of a verse line (it promotes
+# capitalised line starts: `'And'`, `'Which'`, `'With'`) and one after a speech or a stage
+# direction (it promotes speakers' names). The frequent latents that are *not* token detectors
+# mark a context: a word start waiting for its suffix, the first letters of a speaker's name after
+# a blank line.
+#
+# Ask for a token of your own: which latent is most active on it, and what does it promote?
+
+# %%
+my_token = " thou"  # try " king", " love", " my", ","
+token_id = tokenizer.encode(my_token)[0]
+on_token = val_tokens == token_id
+j = int(f_val[on_token].mean(0).argmax())
+print(f"{my_token!r} occurs {int(on_token.sum())} times in the held-out text; the latent most active on it: "
+      f"{j} (top-token share {share[j]:.2f})")  # fmt: skip
+for c in dla.top_activating_contexts(f_val[:, j].reshape(val_rows.shape), val_rows, tokenizer, k=5, before=6, after=1):
+    print("    ", c)
+print("     promotes:", ", ".join(repr(t) for t, _ in tokens.top_k_tokens(latent_logits[j], tokenizer, k=8)))
+
+# %% [markdown]
+# For `' thou'`: the verbs that follow it in Early Modern English (`' art'`, `' hast'`, `' shalt'`,
+# `' wilt'`, `' dost'`), promoted directly. The claim below tests this pattern over all
+# token-specific latents.
 #
 # If a latent detects token `t`, its direct effect should promote the tokens that follow `t` in
 # the corpus. For each token-specific latent we take the 10 tokens its direct effect promotes most
