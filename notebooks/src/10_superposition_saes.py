@@ -37,7 +37,7 @@
 #   and the loss with the reconstruction spliced into the model (against zero- and mean-ablation);
 # - to interpret SAE latents from their top-activating contexts and their direct effect on the logits.
 #
-# Everything trains live: about a minute and a half on a laptop CPU.
+# Everything trains live: about a minute on a laptop CPU.
 
 # %% tags=["setup"]
 # Setup. Locally (after `make setup`) this only imports; on Colab it first installs the course.
