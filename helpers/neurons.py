@@ -11,7 +11,6 @@ from jaxtyping import Float, Int
 from torch import Tensor
 
 from helpers import interventions
-from helpers.dla import _has_ln, final_ln_params
 from helpers.errors import ShapeError
 from helpers.models import config_of
 
@@ -70,6 +69,8 @@ def neuron_output_logits(model: torch.nn.Module, layer: int, neuron: int) -> Flo
     differs per position), so it ranks tokens the neuron directly pushes up or down.
     """
     w_out = model.W_out[layer, neuron].detach()  # type: ignore[attr-defined]
+    from helpers.dla import _has_ln, final_ln_params  # here, not at the top: helpers.dla re-exports this module
+
     w, _ = final_ln_params(model)
     if _has_ln(model):
         w_out = w_out - w_out.mean()

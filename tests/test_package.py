@@ -74,3 +74,38 @@ def test_shape_annotations_are_checked_during_the_tests():
         pytest.skip("shape checks turned off")
     with pytest.raises(TypeCheckError):
         stats.entropy(torch.ones(3, dtype=torch.long))  # an Int tensor where Float[Tensor, "... d"] is declared
+
+
+def test_every_module_imports_on_its_own():
+    """A module imported first must not hit a circular import (neurons <-> dla once did).
+
+    One interpreter imports the heavy third-party packages once, then forks a child per module,
+    which imports that module first thing: as fresh as a new interpreter, in a fraction of the time.
+    """
+    import subprocess
+    import sys
+
+    names = sorted(p.stem for p in ROOT.glob("*.py") if p.stem != "__init__")
+    names += sorted(p.parent.name for p in ROOT.glob("*/__init__.py"))
+    code = """
+import importlib, os, sys, traceback
+import torch, transformer_lens.model_bridge, jaxtyping, plotly, scipy.stats, safetensors.torch  # heavy, not ours: imported once, before the forks
+failed = []
+for name in sys.argv[1:]:
+    pid = os.fork()
+    if pid == 0:
+        try:
+            importlib.import_module("helpers." + name)
+        except Exception:
+            traceback.print_exc()
+            os._exit(1)
+        os._exit(0)
+    if os.waitpid(pid, 0)[1] != 0:
+        failed.append(name)
+print("FAILED", failed)
+sys.exit(1 if failed else 0)
+"""
+    result = subprocess.run([sys.executable, "-c", code, *names], capture_output=True, text=True)
+    assert result.returncode == 0, (
+        f"these modules fail when imported first: {result.stdout[-300:]}\n{result.stderr[-900:]}"
+    )
