@@ -204,6 +204,10 @@ def check(nb_path: Path) -> list[str]:
         problems.append(f"no source {src}")
     elif [c.source for c in build_notebook(src).cells] != [c.source for c in nb.cells]:
         problems.append(f"out of date with {src}: run python tools/nb.py make {src}")
+    elif not src.read_text().startswith("# ---\n# jupyter:\n#   jupytext:\n"):
+        # Without jupytext's header, JupyterLab's pairing sees the notebook and its source differ
+        # and refuses to open the notebook whenever the .ipynb is the newer file (e.g. after a clone).
+        problems.append(f"{src} lacks jupytext's header. Fix: jupytext --sync {nb_path}")
     size = nb_path.stat().st_size
     if size > 2_000_000:
         problems.append(f"{size / 1e6:.1f} MB; keep notebooks under 2 MB")
