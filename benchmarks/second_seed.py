@@ -1,10 +1,10 @@
-"""Retrain every committed language model with another seed and re-run notebooks 01-04's claims on it.
+"""Retrain every committed language model with another seed and re-run the claims of the notebooks that use them.
 
     PYTHONPATH=. python benchmarks/second_seed.py --seed 1 --out /tmp/seed1 [--skip-training]
 
 1. Trains attn0l, attn1l, attn2l and full2l by their recipes (``helpers.recipes``) with ``--seed``,
    into ``OUT/data/checkpoints`` (the course's tokenizers are copied next to them).
-2. Executes notebooks 01-04 from their sources with ``COURSE_DATA=OUT/data``, so every
+2. Executes notebooks 01-04, 10 and 11 from their sources with ``COURSE_DATA=OUT/data``, so every
    ``lm_checkpoint`` loads the new models, and ``COURSE_CLAIMS=record``, so a claim that fails
    prints ``✘`` and the notebook goes on instead of stopping.
 3. Prints a markdown table: each claim, and whether it holds on the committed models and on
@@ -27,7 +27,14 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ("attn0l", "attn1l", "attn2l", "full2l")
-NOTEBOOKS = ("01_bigram", "02_one_layer_attention", "03_induction_heads", "04_full_transformer")
+NOTEBOOKS = (
+    "01_bigram",
+    "02_one_layer_attention",
+    "03_induction_heads",
+    "04_full_transformer",
+    "10_superposition_saes",  # an SAE on attn2l
+    "11_attribution_patching",  # attn2l's circuit
+)
 CLAIM = re.compile(r"^([✔✘]) (.*?)(?:  \((.*)\))?$")
 
 
