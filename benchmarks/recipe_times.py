@@ -53,7 +53,9 @@ def write_card(name: str, seconds: float, threads: int, load: float) -> None:
         f"(load {load:.2f} before); metrics.seconds_first_run is the run that made these weights, on a shared CPU"
     )
     tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(card, indent=2, sort_keys=True, allow_nan=False) + "\n")
+    lines = path.read_text().splitlines()
+    indent = len(lines[1]) - len(lines[1].lstrip()) if len(lines) > 1 else 2  # keep the card's layout: a small diff
+    tmp.write_text(json.dumps(card, indent=indent or 2, sort_keys=True, allow_nan=False) + "\n")
     tmp.replace(path)  # atomic: a reader sees the old card or the new one
 
 

@@ -34,8 +34,8 @@
 #   model you train here in seconds, and in the committed model from its snapshots.
 #
 # The model is the committed checkpoint `attn2l` (2 layers, 4 heads each, d_model 128, no MLPs, no
-# LayerNorm). Training it takes about 25 CPU-minutes, longer than this notebook should, so we
-# load it; the command that made it is printed below. Runs in about a minute on a laptop CPU.
+# LayerNorm). Training it takes about 5 minutes on two CPU cores (`python -m helpers.train recipe
+# attn2l`), longer than this notebook should, so we load it; the command that made it is printed below. Runs in about a minute on a laptop CPU.
 
 # %% tags=["setup"]
 # Setup. Locally (after `make setup`) this only imports; on Colab it first installs the course.
@@ -839,7 +839,8 @@ checks.claim(
 #
 # Each ✔ line above is a claim that CI re-checks.
 #
-# **Reproduce the checkpoint** (CPU, tens of minutes): the command printed in section 1.
+# **Reproduce the checkpoint** (about 5 minutes on two CPU cores): `python -m helpers.train recipe attn2l` runs
+# the command printed in section 1.
 #
 # ## Further reading
 # - Elhage et al., [A Mathematical Framework for Transformer Circuits](https://transformer-circuits.pub/2021/framework/index.html) (2021): composition, induction heads.
