@@ -37,10 +37,13 @@ def _np(x: Values) -> np.ndarray:
 
 
 def visible_token(token: str) -> str:
-    """A token as a tick label: newlines ``↵``, tabs ``⇥``, leading/trailing spaces ``·``.
+    """A token as a tick label: newlines ``↵``, tabs ``⇥``, other control characters ``\\x1a``,
+    leading/trailing spaces ``·``.
 
-    Inner spaces are kept ("head 0" stays readable); a token of spaces only becomes dots."""
+    Inner spaces are kept ("head 0" stays readable); a token of spaces only becomes dots. A raw
+    control character in a label makes plotly.js fail to draw the figure (kaleido: error 525)."""
     t = str(token).replace("\r\n", "↵").replace("\n", "↵").replace("\r", "↵").replace("\t", "⇥")
+    t = "".join(f"\\x{ord(c):02x}" if ord(c) < 32 or 127 <= ord(c) < 160 else c for c in t)
     core = t.strip(" ")
     if not core:
         return "·" * len(t) if t else "∅"

@@ -61,6 +61,8 @@ def test_static_picture_needs_no_script_and_labels_tokens():
 def test_visible_tokens():
     assert plots.visible_token(" the") == "·the"
     assert plots.visible_token("\n") == "↵" and plots.visible_token("a\tb") == "a⇥b"
+    # a raw control character in a tick label stops plotly.js drawing the figure (kaleido error 525)
+    assert plots.visible_token("\x1a") == "\\x1a" and plots.visible_token("é\x7f") == "é\\x7f"
     assert plots.visible_token("  ") == "··" and plots.visible_token("") == "∅"
     assert plots.visible_token("head 0") == "head 0"  # inner spaces stay
 

@@ -468,8 +468,8 @@ for name, s in scores.items():
     first, second = rep_loss[name]
     print(f"{name:<13} loss on [BOS] r r: first repeat {first:.2f}, second repeat {second:.2f}\n")
 str_rep = tokens.to_str_tokens(tok, rep[0])
-plots.attention_heatmaps(
-    full_pattern[:, :41, :41], str_rep[:41], title="full 2L, layer 1 heads on [BOS] r r (first 41 positions)"
+plots.attention_heatmaps(  # the induction stripe: second-copy queries (41-80) attend to key i - period + 1
+    full_pattern, str_rep, title="full 2L, layer 1 heads on [BOS] r r: the stripe in the second copy is induction"
 )
 
 # %%
