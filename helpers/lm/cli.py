@@ -28,7 +28,7 @@ from helpers.errors import (
     run_cli,
     with_flags,
 )  # fmt: skip
-from helpers.lm.trainer import track_metrics, train_lm
+from helpers.lm.trainer import check_data_mix, track_metrics, train_lm
 from helpers.paths import data_dir, writable_dir
 from helpers.tasks import repeated_random_tokens
 from helpers.training import History
@@ -89,16 +89,7 @@ def _validate(a: argparse.Namespace) -> None:
         raise ConfigError(
             f"d_vocab must be at least 300 for the byte-level BPE (256 bytes + merges), got {a.d_vocab}. Fix: e.g. d_vocab 2048."
         )
-    if not 0.0 <= a.repeat_frac < 1.0:
-        raise ConfigError(
-            f"repeat_frac must be in [0, 1) (a fraction of synthetic rows), got {a.repeat_frac}. Fix: e.g. repeat_frac 0.25."
-        )
-    if a.synthetic_steps < 0:
-        raise ConfigError(f"synthetic_steps must be 0 or more, got {a.synthetic_steps}.")
-    if a.warmup_without_mlps and not (a.synthetic_steps and a.d_mlp):
-        raise ConfigError(
-            "warmup_without_mlps needs a synthetic warm-up and MLPs. Fix: add synthetic_steps N and d_mlp N, or drop it."
-        )
+    check_data_mix(a.repeat_frac, a.synthetic_steps, a.warmup_without_mlps, a.d_mlp)
 
 
 def cli_main(argv: list[str] | None = None) -> int:

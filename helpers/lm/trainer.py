@@ -22,6 +22,22 @@ from helpers.tasks import repeated_rows
 from helpers.training import History, concat_histories, eval_lm_loss, next_token_loss, train
 
 
+def check_data_mix(repeat_frac: float, synthetic_steps: int, warmup_without_mlps: bool, d_mlp: int | None) -> None:
+    """The synthetic-data options of ``train_lm``, checked (the command checks them before loading anything).
+
+    Messages name config fields; the command rewrites them as the flags the user typed."""
+    if not 0.0 <= repeat_frac < 1.0:
+        raise ConfigError(
+            f"repeat_frac must be in [0, 1) (a fraction of synthetic rows), got {repeat_frac}. Fix: e.g. repeat_frac 0.25."
+        )
+    if synthetic_steps < 0:
+        raise ConfigError(f"synthetic_steps must be 0 or more, got {synthetic_steps}.")
+    if warmup_without_mlps and not (synthetic_steps and d_mlp):
+        raise ConfigError(
+            "warmup_without_mlps needs a synthetic warm-up and MLPs. Fix: add synthetic_steps N and d_mlp N, or drop it."
+        )
+
+
 def train_lm(
     model_cfg: ModelConfig,
     train_cfg: TrainConfig,
@@ -48,14 +64,7 @@ def train_lm(
     With MLPs (and LayerNorm) on synthetic rows, the model settles for copying any token already in
     the row and grows no induction head (Documentation/checkpoints.md has the runs); ``full2l`` uses it.
     """
-    if not 0.0 <= repeat_frac < 1.0:
-        raise ConfigError(f"repeat_frac must be in [0, 1), got {repeat_frac}.")
-    if synthetic_steps < 0:
-        raise ConfigError(f"synthetic_steps must be 0 or more, got {synthetic_steps}.")
-    if warmup_without_mlps and not (synthetic_steps and model_cfg.d_mlp):
-        raise ConfigError(
-            "warmup_without_mlps needs a synthetic warm-up and MLPs. Fix: set synthetic_steps > 0 and d_mlp, or drop it."
-        )
+    check_data_mix(repeat_frac, synthetic_steps, warmup_without_mlps, model_cfg.d_mlp)
     train_rows, val_rows, tok = token_dataset(
         n_ctx=model_cfg.n_ctx, vocab_size=vocab_size, max_val_rows=max_val_rows, seed=train_cfg.seed
     )
@@ -94,19 +103,18 @@ def mlps_switched_off(model: TransformerBridge) -> Iterator[None]:
 
     On leaving, the MLPs train again, starting from zero output: the model is the attention-only
     model the block trained, and the MLPs grow from there."""
-    params = [p for name, p in model.named_parameters() if ".mlp." in name]
-    if not params:
+    named = [(name, p) for name, p in model.named_parameters() if ".mlp." in name]
+    if not named:
         raise ConfigError("mlps_switched_off: this model has no MLP parameters. Fix: use a model with d_mlp set.")
     with torch.no_grad():
-        for name, p in model.named_parameters():
-            if ".mlp." in name and "fc_out" in name:
+        for name, p in named:
+            if "fc_out" in name:
                 p.zero_()
-    for p in params:
-        p.requires_grad_(False)
+            p.requires_grad_(False)
     try:
         yield
     finally:
-        for p in params:
+        for _, p in named:
             p.requires_grad_(True)
 
 
