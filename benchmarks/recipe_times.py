@@ -42,9 +42,16 @@ def run_recipe(name: str, threads: int, out: Path) -> float:
     return time.perf_counter() - start
 
 
+def card_path(name: str) -> Path:
+    return ROOT / "data" / "checkpoints" / f"{name}.json"
+
+
 def write_card(name: str, seconds: float, threads: int, load: float) -> None:
-    path = ROOT / "data" / "checkpoints" / f"{name}.json"
-    card = json.loads(path.read_text())
+    from helpers.checkpoints import write_atomic
+
+    path = card_path(name)
+    text = path.read_text()
+    card = json.loads(text)
     metrics = card["metrics"]
     metrics.setdefault("seconds_first_run", metrics["seconds"])
     metrics["seconds"] = round(seconds, 1)
@@ -52,11 +59,10 @@ def write_card(name: str, seconds: float, threads: int, load: float) -> None:
         f"metrics.seconds: benchmarks/recipe_times.py re-ran this recipe on a quiet 2-core CPU with {threads} threads "
         f"(load {load:.2f} before); metrics.seconds_first_run is the run that made these weights, on a shared CPU"
     )
-    tmp = path.with_suffix(".json.tmp")
-    lines = path.read_text().splitlines()
-    indent = len(lines[1]) - len(lines[1].lstrip()) if len(lines) > 1 else 2  # keep the card's layout: a small diff
-    tmp.write_text(json.dumps(card, indent=indent or 2, sort_keys=True, allow_nan=False) + "\n")
-    tmp.replace(path)  # atomic: a reader sees the old card or the new one
+    second = text.splitlines()[1:2] or ["  "]
+    indent = (len(second[0]) - len(second[0].lstrip())) or 2  # keep the card's layout: a small diff
+    new = json.dumps(card, indent=indent, sort_keys=True, allow_nan=False) + "\n"
+    write_atomic(path, lambda tmp: tmp.write_text(new))  # a reader sees the old card or the new one
 
 
 def main() -> int:
@@ -72,7 +78,7 @@ def main() -> int:
     print(f"load before: {load:.2f}; {a.threads} threads")
     print("| checkpoint | seconds now | seconds in its card |\n|---|---|---|")
     for name in a.names:
-        card = json.loads((ROOT / "data" / "checkpoints" / f"{name}.json").read_text())
+        card = json.loads(card_path(name).read_text())
         with tempfile.TemporaryDirectory() as out:
             seconds = run_recipe(name, a.threads, Path(out))
         print(f"| `{name}` | {seconds:.0f} | {card['metrics']['seconds']:.0f} |", flush=True)
