@@ -77,6 +77,23 @@ def neuron_output_logits(model: torch.nn.Module, layer: int, neuron: int) -> Flo
     return (w * w_out) @ model.W_U.detach()  # type: ignore[attr-defined]
 
 
+def direct_effect_estimate(
+    acts: Float[Tensor, "batch pos d_mlp"],
+    ln_scale: Float[Tensor, "batch pos 1"],
+    push: Float[Tensor, " d_mlp"],
+    k: int = 20,
+) -> Float[Tensor, " d_mlp"]:
+    """Each neuron's estimated direct effect on the logits (notebook 04, to pick a neuron to ablate).
+
+    At the neuron's ``k`` strongest positions: its activation divided by the final LayerNorm's
+    scale there (``ln_final.hook_scale``: what the unembedding sees), averaged, times ``push``, the
+    largest logit its output direction gives any one token (``neuron_output_logits(...).max()``).
+    """
+    flat, scale = acts.flatten(0, 1), ln_scale.flatten()
+    top = flat.topk(k, dim=0).indices  # [k, d_mlp]: each neuron's strongest positions
+    return (flat.gather(0, top) / scale[top]).mean(0) * push
+
+
 def ablate_neuron_logits(
     model: torch.nn.Module,
     tokens: Int[Tensor, "batch pos"],

@@ -174,6 +174,20 @@ def test_neuron_ablation_and_output_logits():
         dla.ablate_neuron_logits(_model(False, None), toks, layer=0, neuron=0)
 
 
+def test_direct_effect_estimate_divides_by_the_ln_scale_at_each_neurons_top_positions():
+    from helpers.neurons import direct_effect_estimate
+
+    acts = torch.zeros(2, 3, 2)
+    acts[0, 0, 0], acts[1, 2, 0] = 4.0, 2.0  # neuron 0 fires twice, neuron 1 once
+    acts[0, 1, 1] = 6.0
+    scale = torch.ones(2, 3, 1)
+    scale[0, 1] = 3.0  # neuron 1 fires where the residual stream is large
+    push = torch.tensor([1.0, 2.0])
+    est = direct_effect_estimate(acts, scale, push, k=1)
+    assert torch.allclose(est, torch.tensor([4.0, 6.0 / 3.0 * 2.0]))
+    assert torch.allclose(direct_effect_estimate(acts, torch.ones(2, 3, 1), push, k=2), torch.tensor([3.0, 6.0]))
+
+
 def test_neuron_output_logits_is_exact_without_ln():
     # Without LayerNorm, changing a last-layer neuron from a to v moves the logits at that
     # position by exactly (v - a) * neuron_output_logits.

@@ -141,13 +141,11 @@ def test_04_full_transformer_claims_fail_on_an_untrained_model(corpus):
         and loss[:, 51:].mean() < 0.25 * loss[:, 1:50].mean()
     )
     # the neuron ablation: the top layer-1 neuron by estimated direct effect (LN scale included), as 04 picks it
-    from helpers.neurons import ablate_neuron_logits, neuron_output_logits
+    from helpers.neurons import ablate_neuron_logits, direct_effect_estimate, neuron_output_logits
 
     acts = cache["blocks.1.mlp.hook_post"]
-    flat, scale = acts.flatten(0, 1), cache["ln_final.hook_scale"].flatten()
     push = torch.stack([neuron_output_logits(model, 1, n) for n in range(acts.shape[-1])])
-    top = flat.topk(20, dim=0).indices
-    neuron = int(((flat.gather(0, top) / scale[top]).mean(0) * push.max(-1).values).argmax())
+    neuron = int(direct_effect_estimate(acts, cache["ln_final.hook_scale"], push.max(-1).values, k=20).argmax())
     target = int(push[neuron].argmax())
     clean, ablated = ablate_neuron_logits(model, rows, 1, neuron)
     drop = clean.log_softmax(-1)[..., target] - ablated.log_softmax(-1)[..., target]

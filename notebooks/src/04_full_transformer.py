@@ -57,7 +57,7 @@ print(f"device: {device}")
 # %%
 import torch
 
-from helpers import checks, dla, heads, lm, plots, tasks, tokens
+from helpers import checks, dla, heads, lm, neurons, plots, tasks, tokens
 from helpers.data import token_dataset
 from helpers.models import build_model, config_of, n_params
 from helpers.training import next_token_loss
@@ -760,9 +760,7 @@ acts1 = cache_v["blocks.1.mlp.hook_post"]
 # activation divided by the final LayerNorm's scale there, times the largest push its output
 # direction gives any one token.
 W_dir1 = torch.stack([neuron_output_logits(model, 1, n) for n in range(cfg.d_mlp)])  # [d_mlp, d_vocab]
-flat, scale = acts1.flatten(0, 1), cache_v["ln_final.hook_scale"].flatten()  # [positions, d_mlp], [positions]
-top = flat.topk(20, dim=0).indices  # [20, d_mlp]: each neuron's strongest positions
-est = (flat.gather(0, top) / scale[top]).mean(0) * W_dir1.max(-1).values
+est = neurons.direct_effect_estimate(acts1, cache_v["ln_final.hook_scale"], W_dir1.max(-1).values, k=20)
 neuron = int(est.argmax())
 W_dir = W_dir1[neuron]  # [d_vocab]: its direct push on each logit
 target = int(W_dir.argmax())
