@@ -24,7 +24,7 @@ case of ``run_graph``: cut only the edges from one sender into one kind of recei
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 import torch
 from jaxtyping import Bool, Float, Int
@@ -234,14 +234,15 @@ def run_graph(
     live = {"hook_embed": embed, "hook_pos_embed": model.W_pos.detach()[: tokens.shape[1]].expand_as(embed)}
     b_O = model.b_O.detach()
     replacements: dict[str, Tensor] = {}
-    for layer in range(n_layers + 1):
+
+    def mixed_inputs(layer: int, rows: Sequence[int]) -> list[Tensor]:
+        """Each receiver row's input: its kept senders from this run, its cut ones from the corrupted run."""
         n_live = 1 + layer * n_heads  # senders before this layer
-        current = sender_outputs(model, live, layer)
-        bias = b_O[:layer].sum(0)
-        rows = range(layer * n_heads * 3, (layer + 1) * n_heads * 3) if layer < n_layers else [keep.shape[0] - 1]
-        mixed = [torch.where(keep[r, :n_live, None, None, None], current, corrupt[:n_live]).sum(0) + bias for r in rows]
-        if layer == n_layers:  # the unembedding reads the final stream (no LayerNorm): logits without another run
-            return mixed[0] @ model.W_U.detach() + model.b_U.detach()
+        current, bias = sender_outputs(model, live, layer), b_O[:layer].sum(0)
+        return [torch.where(keep[r, :n_live, None, None, None], current, corrupt[:n_live]).sum(0) + bias for r in rows]
+
+    for layer in range(n_layers):
+        mixed = mixed_inputs(layer, range(layer * n_heads * 3, (layer + 1) * n_heads * 3))
         for i, kind in enumerate(KINDS):
             resid = torch.stack(mixed[i::3], dim=2)  # [batch, pos, n_heads, d_model]
             acts = torch.einsum("bphd,hde->bphe", resid, _w(model, kind)[layer]) + _b(model, kind)[layer]
@@ -249,7 +250,8 @@ def run_graph(
         live[f"blocks.{layer}.attn.hook_z"] = _cache_z(
             model, tokens, hooks_for([Site(n) for n in replacements], replacements), layer
         )
-    raise AssertionError("unreachable")
+    (final,) = mixed_inputs(n_layers, [keep.shape[0] - 1])
+    return final @ model.W_U.detach() + model.b_U.detach()  # no LayerNorm: the logits without another run
 
 
 def path_patch(
