@@ -378,13 +378,14 @@ for kind in ("q", "k", "v", "logits"):
 #
 # Ablating the previous-token head (notebook 03) says *that* it matters. A layer-1 head reads it
 # through three inputs, and each input is its own path. In an attention-only model without
-# LayerNorm, a layer-1 head's key input is the residual stream `embed + pos + Σ layer-0 head outputs
-# + b_O`, so the key path can be cut alone: compute the keys from a residual stream in which only
-# the sender's output is swapped, and patch those keys in at `blocks.1.attn.hook_k`; queries and
-# values keep reading the unchanged stream. (TransformerLens's `use_split_qkv_input` does the same
-# with a copy of the stream per input; we recompute the input instead.) This is *noising*: the
-# base is the clean run and the previous-token head's corrupted output goes into one path, and we
-# ask what fraction of the gap is lost, as notebook 03 asked of ablations.
+# LayerNorm, a layer-1 head's key input is the residual stream
+# `embed + pos + Σ layer-0 head outputs + b_O`, so the key path can be cut alone: compute the keys
+# from a residual stream in which only the sender's output is swapped, and patch those keys in at
+# `blocks.1.attn.hook_k`; queries and values keep reading the unchanged stream. (TransformerLens's
+# `use_split_qkv_input` does the same with a copy of the stream per input; we recompute the input
+# instead.) This is *noising*: the base is the clean run and the previous-token head's corrupted
+# output goes into one path, and we ask what fraction of the gap is lost, as notebook 03 asked of
+# ablations.
 #
 # ### Exercise 4 — the path-patched keys
 #
