@@ -77,3 +77,30 @@ def test_sources_and_notebooks_sync_both_ways_with_jupytext(tmp_path):
     subprocess.run([*jupytext, "--sync", str(out)], check=True, capture_output=True)
     assert "# An edit made in JupyterLab." in src.read_text()
     assert [c.source for c in tool.build_notebook(src).cells] == [c.source for c in nb.cells]
+
+
+def _markdown_notebook(text):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells.append(nbformat.v4.new_markdown_cell(text))
+    return nb
+
+
+def test_markdown_check_flags_a_code_span_cut_by_a_wrapped_list_marker():
+    """Issue #22: a source line starting with '+ ' made a bullet and the code span spilled over."""
+    broken = "The key input is the residual stream `embed + pos + Σ layer-0 head outputs\n+ b_O`, so it can be cut."
+    problems = _nb_tool().markdown_problems(_markdown_notebook(broken))
+    assert problems and all("code span does not close" in p for p in problems)
+    unclosed = "A span `that never closes.\n\nNext paragraph."
+    assert _nb_tool().markdown_problems(_markdown_notebook(unclosed))
+
+
+def test_markdown_check_passes_well_formed_markdown():
+    ok = (
+        "The key input is the residual stream\n`embed + pos + Σ layer-0 head outputs + b_O`, so it can be cut.\n\n"
+        "- a list item with `code`\n- another, with ``a ` inside`` and an escaped \\` backtick\n\n"
+        "```python\nx = `not a span\n```\n\n    indented `code block\n\n"
+        "| a | `b` |\n|---|---|\n| `c` | d |\n\n<details><summary>Hint</summary>\n\n`hint`\n\n</details>"
+    )
+    assert _nb_tool().markdown_problems(_markdown_notebook(ok)) == []

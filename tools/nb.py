@@ -191,6 +191,43 @@ def generated_parts_problems(nb: nbformat.NotebookNode, name: str) -> list[str]:
     return problems
 
 
+def markdown_problems(nb: nbformat.NotebookNode) -> list[str]:
+    """Markdown that renders broken: a code span whose closing backtick is not in the same block.
+
+    A source line that starts with "+ ", "- ", "* " or "1. " inside a paragraph starts a list, so a
+    code span wrapped onto it is cut in two and each half shows a stray backtick. We render every
+    markdown cell with markdown-it-py (CommonMark plus tables and strikethrough; it comes with
+    jupytext). JupyterLab renders with marked, and GitHub with its own CommonMark; they differ in
+    corners, but all three agree on where paragraphs, list items and code spans begin and end, which
+    is all this needs. A backtick left in plain inline text (not in a code span, a fenced or
+    indented code block, raw HTML, or escaped as \\`) is an opening backtick whose span never closed.
+    """
+    from markdown_it import MarkdownIt
+
+    # text_join off: an escaped backtick stays its own text_special token, not a stray one.
+    md = MarkdownIt("commonmark").enable(["table", "strikethrough"]).disable("text_join")
+    problems = []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "markdown":
+            continue
+        for block in md.parse(cell.source):
+            if block.type != "inline":
+                continue
+            stack = list(block.children or [])
+            while stack:
+                tok = stack.pop()
+                stack.extend(tok.children or [])  # an image's alt text
+                if tok.type == "text" and "`" in tok.content:
+                    k = tok.content.index("`")
+                    problems.append(
+                        f"markdown cell {i}: a code span does not close in its paragraph or list item "
+                        f"(a wrapped line starting with '+ ', '- ', '* ' or '1. ' starts a list): "
+                        f"{tok.content[max(0, k - 30) : k + 50]!r}"
+                    )
+                    break
+    return problems
+
+
 def check(nb_path: Path) -> list[str]:
     """Which parts of the course template a notebook lacks (empty list: none)."""
     nb = nbformat.read(nb_path, as_version=4)
@@ -199,6 +236,7 @@ def check(nb_path: Path) -> list[str]:
     problems = [f"missing {what}" for what, ok in REQUIRED.items() if not ok(md, code, nb)]
     problems += exercise_problems(nb)
     problems += generated_parts_problems(nb, nb_path.name)
+    problems += markdown_problems(nb)
     src = nb_path.parent / "src" / (nb_path.stem + ".py")
     if not src.exists():
         problems.append(f"no source {src}")
