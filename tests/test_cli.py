@@ -92,6 +92,47 @@ def test_lm_cli_synthetic_warmup_counts_both_phases(tmp_path):
     assert card["metrics"]["snapshot_steps"] == [2, 4]
 
 
+def test_lm_cli_kickstart_is_the_first_part_of_the_warm_up(tmp_path):
+    """--kickstart-steps: the warm-up's first steps draw tokens from a small vocabulary; steps count once."""
+    from helpers.checkpoints import load_checkpoint
+
+    argv = ["--name", "kick", "--out", str(tmp_path), "--layers", "2", "--d-model", "32", "--heads", "2",
+            "--n-ctx", "32", "--synthetic-steps", "4", "--kickstart-steps", "2", "--kickstart-vocab", "8",
+            "--steps", "3", "--warmup", "1", "--batch-size", "4", "--track-every", "2"]  # fmt: skip
+    assert lm.cli_main(argv) == 0
+    _, card = load_checkpoint(tmp_path / "kick")
+    assert card["metrics"]["steps"] == 7.0
+    assert card["metrics"]["track"]["step"] == [1, 2, 4, 6]
+    assert card["metrics"]["kickstart"] == {"steps": 2, "vocab": 8, "lr": 0.01}
+
+
+def test_kickstart_trains_on_the_small_vocabulary_at_its_own_lr(monkeypatch):
+    """The kick-start phase sees only token ids below kickstart.vocab, at kickstart.lr; then the full vocabulary."""
+    from helpers.configs import ModelConfig, TrainConfig
+    from helpers.lm import trainer
+
+    seen = []
+    real_train = trainer.train
+
+    def spy(model, rows, cfg, **kw):
+        seen.append((int(rows.max()), cfg.lr, cfg.n_steps))
+        return real_train(model, rows, cfg, **kw)
+
+    monkeypatch.setattr(trainer, "train", spy)
+    trainer.train_lm(
+        ModelConfig(d_vocab=2048, n_ctx=16, d_model=16, n_layers=1, n_heads=2, d_head=8),
+        TrainConfig(n_steps=2, batch_size=2, lr=1e-3, warmup_steps=1),
+        max_val_rows=2,
+        progress=False,
+        synthetic_steps=3,
+        kickstart=trainer.Kickstart(steps=1, vocab=10, lr=5e-2),
+    )
+    (kick_max, kick_lr, kick_n), (syn_max, syn_lr, syn_n), (_, corpus_lr, corpus_n) = seen
+    assert kick_max < 10 and (kick_lr, kick_n) == (5e-2, 1)
+    assert syn_max >= 10 and (syn_lr, syn_n) == (1e-3, 2)
+    assert (corpus_lr, corpus_n) == (1e-3, 2)
+
+
 def test_train_lm_rejects_negative_synthetic_steps():
     from helpers.configs import ModelConfig, TrainConfig
     from helpers.errors import ConfigError

@@ -28,7 +28,7 @@ from helpers.errors import (
     run_cli,
     with_flags,
 )  # fmt: skip
-from helpers.lm.trainer import check_data_mix, track_metrics, train_lm
+from helpers.lm.trainer import Kickstart, check_data_mix, track_metrics, train_lm
 from helpers.paths import data_dir, writable_dir
 from helpers.tasks import repeated_random_tokens
 from helpers.training import History
@@ -43,6 +43,11 @@ class LMRunOptions:
     repeat_frac: float = option(0.0, "fraction of training rows that are synthetic repeated random tokens")
     synthetic_steps: int = option(0, "first train this many steps on synthetic repeated random tokens only")
     warmup_without_mlps: bool = option(False, "switch the MLPs off during the synthetic warm-up (full2l)")
+    kickstart_steps: int = option(
+        0, "the synthetic warm-up's first N steps draw tokens from a small vocabulary (attn2l)"
+    )
+    kickstart_vocab: int = option(64, "the kick-start's vocabulary: token ids 1 .. N-1")
+    kickstart_lr: float = option(1e-2, "the kick-start's learning rate")
     snapshot_every: int | None = option(None, "save fp16 weight snapshots every N steps to NAME_snapshots.safetensors")
     track_every: int | None = option(
         None, "log in-context metrics (induction scores, repeat losses) every N steps into the card"
@@ -89,7 +94,11 @@ def _validate(a: argparse.Namespace) -> None:
         raise ConfigError(
             f"d_vocab must be at least 300 for the byte-level BPE (256 bytes + merges), got {a.d_vocab}. Fix: e.g. d_vocab 2048."
         )
-    check_data_mix(a.repeat_frac, a.synthetic_steps, a.warmup_without_mlps, a.d_mlp)
+    check_data_mix(a.repeat_frac, a.synthetic_steps, a.warmup_without_mlps, a.d_mlp, _kickstart(a), a.d_vocab)
+
+
+def _kickstart(a: argparse.Namespace) -> Kickstart | None:
+    return Kickstart(a.kickstart_steps, a.kickstart_vocab, a.kickstart_lr) if a.kickstart_steps else None
 
 
 def cli_main(argv: list[str] | None = None) -> int:
@@ -101,6 +110,7 @@ def _cli(argv: list[str]) -> int:
     parser, all_flags = _parser()
     a = parser.parse_args(argv)
     named = MODEL_FIELDS + TRAIN_FIELDS + ("repeat_frac", "synthetic_steps", "warmup_without_mlps")
+    named += ("kickstart_steps", "kickstart_vocab", "kickstart_lr")
     named += ("snapshot_every", "track_every", "threads")
     flags = all_flags.for_errors(argv, named)
     flags["vocab_size"] = flags["d_vocab"]  # train_lm's name for it
@@ -175,6 +185,7 @@ def _train_cli(
         repeat_frac=a.repeat_frac,
         synthetic_steps=a.synthetic_steps,
         warmup_without_mlps=a.warmup_without_mlps,
+        kickstart=_kickstart(a),
         on_step=on_step if (a.snapshot_every or a.track_every) else None,
     )
     metrics: dict[str, Any] = dict(hist.summary())
@@ -182,6 +193,8 @@ def _train_cli(
     metrics["repeat_frac"] = a.repeat_frac
     if a.warmup_without_mlps:
         metrics["warmup_without_mlps"] = True
+    if a.kickstart_steps:
+        metrics["kickstart"] = {"steps": a.kickstart_steps, "vocab": a.kickstart_vocab, "lr": a.kickstart_lr}
     if track:
         # the mean training loss over the steps since the previous log point
         edges = [0] + track["step"]

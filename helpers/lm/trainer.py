@@ -22,7 +22,14 @@ from helpers.tasks import repeated_rows
 from helpers.training import History, concat_histories, eval_lm_loss, next_token_loss, train
 
 
-def check_data_mix(repeat_frac: float, synthetic_steps: int, warmup_without_mlps: bool, d_mlp: int | None) -> None:
+def check_data_mix(
+    repeat_frac: float,
+    synthetic_steps: int,
+    warmup_without_mlps: bool,
+    d_mlp: int | None,
+    kickstart: Kickstart | None = None,
+    d_vocab: int | None = None,
+) -> None:
     """The synthetic-data options of ``train_lm``, checked (the command checks them before loading anything).
 
     Messages name config fields; the command rewrites them as the flags the user typed."""
@@ -36,6 +43,34 @@ def check_data_mix(repeat_frac: float, synthetic_steps: int, warmup_without_mlps
         raise ConfigError(
             "warmup_without_mlps needs a synthetic warm-up and MLPs. Fix: add synthetic_steps N and d_mlp N, or drop it."
         )
+    if kickstart is None or not kickstart.steps:
+        return
+    if kickstart.steps < 0 or kickstart.steps > synthetic_steps:
+        raise ConfigError(
+            f"kickstart_steps must be between 0 and synthetic_steps ({synthetic_steps}): the kick-start is the first "
+            f"part of the synthetic warm-up; got {kickstart.steps}. Fix: e.g. kickstart_steps 400 with synthetic_steps 1000."
+        )
+    if not 2 <= kickstart.vocab <= (d_vocab or kickstart.vocab):
+        raise ConfigError(
+            f"kickstart_vocab must be between 2 and d_vocab ({d_vocab}), got {kickstart.vocab}. Fix: e.g. kickstart_vocab 64."
+        )
+    if not kickstart.lr > 0:
+        raise ConfigError(f"kickstart_lr must be positive, got {kickstart.lr}. Fix: e.g. kickstart_lr 0.01.")
+
+
+@dataclasses.dataclass(frozen=True)
+class Kickstart:
+    """The first ``steps`` of the synthetic warm-up: repeated random tokens drawn from only the first
+    ``vocab`` token ids, at learning rate ``lr`` (``attn2l``'s recipe; notebook 03 says why).
+
+    With 2048 token types the copying circuit must be learned for every token, and the induction
+    circuit forms late and with a strength that depends on the seed. With 64 token types a 2-layer
+    model grows it in a few hundred steps at lr 1e-2; the full-vocabulary rows that follow then only
+    have to extend a circuit that already exists to every token."""
+
+    steps: int = 0
+    vocab: int = 64
+    lr: float = 1e-2
 
 
 def train_lm(
@@ -48,6 +83,7 @@ def train_lm(
     on_step: Callable[[int, torch.nn.Module], None] | None = None,
     synthetic_steps: int = 0,
     warmup_without_mlps: bool = False,
+    kickstart: Kickstart | None = None,
 ) -> tuple[TransformerBridge, History]:
     """Train a fresh model on the corpus (course BPE, rows of ``model_cfg.n_ctx`` tokens).
 
@@ -63,8 +99,11 @@ def train_lm(
     so the model trains as an attention-only one; they switch on, at zero output, for the corpus.
     With MLPs (and LayerNorm) on synthetic rows, the model settles for copying any token already in
     the row and grows no induction head (Documentation/checkpoints.md has the runs); ``full2l`` uses it.
+
+    ``kickstart``: the warm-up's first ``kickstart.steps`` steps use a small vocabulary and their own
+    learning rate (``Kickstart``); ``attn2l`` uses it.
     """
-    check_data_mix(repeat_frac, synthetic_steps, warmup_without_mlps, model_cfg.d_mlp)
+    check_data_mix(repeat_frac, synthetic_steps, warmup_without_mlps, model_cfg.d_mlp, kickstart, model_cfg.d_vocab)
     train_rows, val_rows, tok = token_dataset(
         n_ctx=model_cfg.n_ctx, vocab_size=vocab_size, max_val_rows=max_val_rows, seed=train_cfg.seed
     )
@@ -79,22 +118,36 @@ def train_lm(
         )
     model = build_model(model_cfg)
     eval_fn = lambda m: {"val_loss": eval_lm_loss(m, val_rows)}  # noqa: E731
-    warm = None
-    if synthetic_steps:
+    # The phases, in order: (rows, config); the kick-start and the synthetic warm-up train on synthetic rows only.
+    phases: list[tuple[torch.Tensor, TrainConfig]] = []
+    kick = kickstart.steps if kickstart is not None else 0
+    if kick:
+        small = repeated_rows(max(len(train_rows), 4096), model_cfg.n_ctx, kickstart.vocab, seed=train_cfg.seed + 2)
+        phases.append((small, _phase_cfg(train_cfg, kick, lr=kickstart.lr)))
+    if synthetic_steps > kick:
         syn = repeated_rows(max(len(train_rows), 4096), model_cfg.n_ctx, model_cfg.d_vocab, seed=train_cfg.seed + 1)
-        warm_cfg = dataclasses.replace(
-            train_cfg,
-            n_steps=synthetic_steps,
-            warmup_steps=min(train_cfg.warmup_steps, synthetic_steps),
-            eval_every=synthetic_steps,
-        )
-        with mlps_switched_off(model) if warmup_without_mlps else contextlib.nullcontext():
-            warm = train(model, syn, warm_cfg, eval_fn=eval_fn, progress=progress, on_step=on_step)
-    shifted = None if on_step is None else (lambda step, m: on_step(step + synthetic_steps, m))
-    hist = train(model, train_rows, train_cfg, eval_fn=eval_fn, progress=progress, on_step=shifted)
-    if warm is not None:
-        hist = concat_histories(warm, hist)
+        phases.append((syn, _phase_cfg(train_cfg, synthetic_steps - kick)))
+    phases.append((train_rows, train_cfg))
+    hist, done = None, 0
+    for i, (rows, cfg) in enumerate(phases):
+        shifted = None if on_step is None else (lambda step, m, done=done: on_step(step + done, m))
+        warmup = i < len(phases) - 1 and warmup_without_mlps
+        with mlps_switched_off(model) if warmup else contextlib.nullcontext():
+            part = train(model, rows, cfg, eval_fn=eval_fn, progress=progress, on_step=shifted)
+        hist = part if hist is None else concat_histories(hist, part)
+        done += cfg.n_steps
     return model, hist
+
+
+def _phase_cfg(train_cfg: TrainConfig, n_steps: int, lr: float | None = None) -> TrainConfig:
+    """A warm-up phase's training config: ``n_steps`` steps, one evaluation at its end."""
+    return dataclasses.replace(
+        train_cfg,
+        n_steps=n_steps,
+        lr=train_cfg.lr if lr is None else lr,
+        warmup_steps=min(train_cfg.warmup_steps, n_steps),
+        eval_every=n_steps,
+    )
 
 
 @contextlib.contextmanager
