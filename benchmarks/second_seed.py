@@ -1,21 +1,27 @@
-"""Retrain every committed language model with another seed and re-run the claims of the notebooks that use them.
+"""Retrain every committed language model with other seeds and re-run the claims of the notebooks that use them.
 
-    PYTHONPATH=. python benchmarks/second_seed.py --seed 1 --out /tmp/seed1 [--skip-training]
+    PYTHONPATH=. python benchmarks/second_seed.py --seeds 1 2 3 --out /tmp/seeds [--skip-training]
+    PYTHONPATH=. python benchmarks/second_seed.py --seeds 1 2 3 --out /tmp/seeds --table-only
 
-1. Trains attn0l, attn1l, attn2l and full2l by their recipes (``helpers.recipes``) with ``--seed``,
-   into ``OUT/data/checkpoints`` (the course's tokenizers are copied next to them).
-2. Executes notebooks 01-04, 10 and 11 from their sources with ``COURSE_DATA=OUT/data``, so every
-   ``lm_checkpoint`` loads the new models, and ``COURSE_CLAIMS=record``, so a claim that fails
-   prints ``✘`` and the notebook goes on instead of stopping.
-3. Prints a markdown table: each claim, and whether it holds on the committed models and on
-   the new seed. ``Documentation/checkpoints.md`` records the table (issue #17).
+For each seed N:
+1. Trains attn0l, attn1l, attn2l and full2l by their recipes (``helpers.recipes``) with ``--seed N``,
+   into ``OUT/seedN/data/checkpoints`` (the course's tokenizers are copied next to them).
+   ``--models`` trains only some; ``--skip-training`` reuses what is there.
+2. Executes notebooks 01-04, 10 and 11 from their sources with ``COURSE_DATA=OUT/seedN/data``, so
+   every ``lm_checkpoint`` loads that seed's models, and ``COURSE_CLAIMS=record``, so a claim that
+   fails prints ``✘`` and the notebook goes on instead of stopping. The claims go to
+   ``OUT/seedN/claims.json``.
+3. Prints a markdown table: each claim, with its evidence (the measured values) on the committed
+   models (seed 0, read from the committed notebooks' outputs) and on every seed.
+   ``Documentation/checkpoints.md`` records the table (issue #22).
 
-Training takes about 15 minutes on 2 quiet cores; one job at a time.
+Training takes about 16 minutes a seed on 2 quiet cores, the notebooks about 4; one job at a time.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -36,12 +42,13 @@ NOTEBOOKS = (
     "11_attribution_patching",  # attn2l's circuit
 )
 CLAIM = re.compile(r"^([✔✘]) (.*?)(?:  \((.*)\))?$")
+Claims = dict[str, list[tuple[bool, str, str]]]  # notebook -> [(holds, statement, evidence)]
 
 
-def train(seed: int, out: Path, threads: int) -> None:
+def train(seed: int, out: Path, threads: int, models: list[str]) -> None:
     from helpers import recipes
 
-    for name in MODELS:
+    for name in models:
         args = recipes.argv(name, out=out, force=True) + ["--seed", str(seed), "--threads", str(threads)]
         print("$ python -m helpers.train", " ".join(args), flush=True)
         subprocess.run([sys.executable, "-m", "helpers.train", *args], check=True, cwd=ROOT)
@@ -59,7 +66,7 @@ def claims_of(nb: nbformat.NotebookNode) -> list[tuple[bool, str, str]]:
     return found
 
 
-def run_notebooks(data: Path) -> dict[str, list[tuple[bool, str, str]]]:
+def run_notebooks(data: Path) -> Claims:
     sys.path.insert(0, str(ROOT / "tools"))
     import nb as tool  # tools/nb.py
 
@@ -73,25 +80,59 @@ def run_notebooks(data: Path) -> dict[str, list[tuple[bool, str, str]]]:
     return results
 
 
+def committed_claims() -> Claims:
+    """The claims the committed notebooks printed (they load the committed, seed-0 models)."""
+    return {name: claims_of(nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)) for name in NOTEBOOKS}
+
+
+def table(by_seed: dict[int, Claims]) -> str:
+    """One row per claim (in the committed notebooks' order): its evidence on every seed, **✘** where it fails."""
+    seeds = sorted(by_seed)
+    lines = ["| notebook | claim | " + " | ".join(f"seed {s}" for s in seeds) + " |", "|---|---|" + "---|" * len(seeds)]
+    n_fail = 0
+    for name in NOTEBOOKS:
+        statements = list(dict.fromkeys(s for claims in by_seed.values() for _, s, _ in claims.get(name, [])))
+        for statement in statements:
+            cells = []
+            for seed in seeds:
+                found = [(h, e) for h, s, e in by_seed[seed].get(name, []) if s == statement]
+                if not found:
+                    cells.append("(not run)")
+                    continue
+                holds, evidence = found[0]
+                n_fail += not holds
+                cells.append((evidence or "holds") if holds else f"**✘** {evidence}")
+            lines.append(f"| {name[:2]} | {statement} | " + " | ".join(c.replace("|", "/") for c in cells) + " |")
+    return "\n".join(lines) + f"\n\n{n_fail} failure(s) over {len(seeds)} seeds."
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--seeds", type=int, nargs="+", default=[1], help="training seeds besides the committed 0")
+    ap.add_argument("--out", type=Path, required=True, help="one folder seedN/ per seed goes here")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS), help="train only these")
     ap.add_argument("--skip-training", action="store_true", help="reuse the checkpoints already in OUT")
+    ap.add_argument("--table-only", action="store_true", help="print the table from OUT/seedN/claims.json")
     args = ap.parse_args()
-    data = args.out / "data"
-    (data / "checkpoints").mkdir(parents=True, exist_ok=True)
-    shutil.copytree(ROOT / "data" / "tokenizers", data / "tokenizers", dirs_exist_ok=True)
-    if not args.skip_training:
-        train(args.seed, data / "checkpoints", args.threads)
-    new = run_notebooks(data)
-    print(f"\n| notebook | claim | committed models (seed 0) | seed {args.seed} |\n|---|---|---|---|")
-    for name in NOTEBOOKS:
-        committed = {s: h for h, s, _ in claims_of(nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4))}
-        for holds, statement, evidence in new[name]:
-            mark = "holds" if holds else f"**fails** ({evidence})"
-            print(f"| {name[:2]} | {statement} | {'holds' if committed.get(statement) else '?'} | {mark} |")
+    if 0 in args.seeds:
+        ap.error("--seeds: seed 0 is the committed models (its column comes from the committed notebooks); drop 0.")
+    by_seed: dict[int, Claims] = {0: committed_claims()}
+    for seed in args.seeds:
+        folder = args.out / f"seed{seed}"
+        if args.table_only:
+            by_seed[seed] = {
+                k: [tuple(c) for c in v] for k, v in json.loads((folder / "claims.json").read_text()).items()
+            }
+            continue
+        data = folder / "data"
+        (data / "checkpoints").mkdir(parents=True, exist_ok=True)
+        shutil.copytree(ROOT / "data" / "tokenizers", data / "tokenizers", dirs_exist_ok=True)
+        if not args.skip_training:
+            train(seed, data / "checkpoints", args.threads, args.models)
+        by_seed[seed] = run_notebooks(data)
+        (folder / "claims.json").write_text(json.dumps(by_seed[seed], indent=1, ensure_ascii=False))
+    print("\n" + table(by_seed))
 
 
 if __name__ == "__main__":

@@ -43,13 +43,16 @@ RECIPES: dict[str, Recipe] = {
         {
             "n_layers": 2,
             "synthetic_steps": 1000,
+            "kickstart_steps": 400,
+            "kickstart_vocab": 64,
+            "kickstart_lr": 1e-2,
             "n_steps": 1500,
             "batch_size": 32,
             "lr": 3e-3,
             "repeat_frac": 0.25,
             "snapshot_every": 250,
             "track_every": 50,
-            **LM,
+            "threads": 2,  # the committed run had the machine to itself
         },
         "03, 04",
     ),  # fmt: skip
