@@ -63,13 +63,18 @@ print(f"device: {device}")
 #
 # *Objectives: load the checkpoint; read on its card how it was trained.*
 #
-# `attn2l` was trained in two phases, and we say so because it matters:
+# `attn2l` was trained in three phases, and we say so because it matters:
 #
-# 1. **1,000 steps on synthetic repeated random tokens only** (`--synthetic-steps 1000`): rows
-#    `[BOS] r r r …` with `r` a random sequence of 8-48 tokens. Random tokens cannot be predicted
-#    from anything but the context, so the only way to lower the loss is to copy from the
-#    previous repeat: the induction circuit is the whole task.
-# 2. **1,500 steps on the Shakespeare corpus** (BPE, 2048 tokens), with a quarter of the rows
+# 1. **A kick-start: 400 steps of repeated random tokens drawn from only 63 token types**
+#    (`--kickstart-steps 400 --kickstart-vocab 64 --kickstart-lr 0.01`): rows `[BOS] r r r …`
+#    with `r` a random sequence of 8-48 tokens. Random tokens cannot be predicted from anything
+#    but the context, so the only way to lower the loss is to copy from the previous repeat: the
+#    induction circuit is the whole task. With few token types it is cheap to learn (the live
+#    model at the end of section 6 shows the same on a small model).
+# 2. **600 more steps of repeated random tokens over all 2,048 token types** (the rest of
+#    `--synthetic-steps 1000`, at lr 3e-3): the circuit that exists now only has to extend to
+#    every token.
+# 3. **1,500 steps on the Shakespeare corpus** (BPE, 2048 tokens), with a quarter of the rows
 #    still synthetic (`--repeat-frac 0.25`) so the circuit keeps paying for itself.
 #
 # Why: Olsson et al. saw induction heads form in every model of two or more layers trained on
@@ -77,11 +82,18 @@ print(f"device: {device}")
 # corpus did not form them: 1,200 corpus-only steps (batch 8), and 1,500-2,000 steps (batch 32)
 # with a quarter or half of the rows synthetic from the start, formed **no** induction heads
 # (every induction score stayed at or below 0.06; `Documentation/checkpoints.md` records the
-# runs). The
-# synthetic warm-up buys the circuit cheaply. What it changes: the copying data comes first, so
+# runs). The synthetic warm-up buys the circuit cheaply. What it changes: the copying data comes first, so
 # the circuit can form early (section 6 shows when it did), and the model saw about a quarter
 # fewer corpus rows than a pure-corpus run of the same length (the validation loss below is on
 # pure corpus text).
+#
+# Why the kick-start: the earlier recipe (1,000 synthetic steps over all 2,048 tokens, then the
+# corpus) grew the circuit late and with a strength that depended on the training seed: on
+# seed 0 in the corpus phase, on seed 1 at the end of the warm-up, and on seed 2 it stayed weak
+# (previous-token score 0.32, second-copy loss 1.7 nats), and nine of the claims in notebooks 03
+# and 11 failed on it. With the kick-start, the circuit formed at steps 500-600 on all four
+# seeds we trained (0-3), and every claim below holds on each of them
+# (`Documentation/checkpoints.md` has the table).
 #
 # The card's `notes` hold the exact command.
 
@@ -158,11 +170,11 @@ plots.line(
 )
 
 # %% [markdown]
-# The loss shoots back up over the last ~6 positions (predicted positions 96-101), though the
-# second copy repeats to the end: there the layer-1 induction heads stop finding the token after
-# the earlier occurrence (at queries 95-99 their strongest key lies elsewhere), a limit of this
-# small model late in a long context of random tokens, not of the data (81-token probes,
-# `[BOS] r r` with 40 tokens, show no rise).
+# The second copy stays far below the first to the end. Over its last ten or so positions the
+# loss creeps up a little (to about 0.5-2 nats on the four training seeds we tried, against ~9 on
+# the first copy): late in a long context of random tokens the induction heads find the earlier
+# occurrence a little less reliably. Note that the probe's period, 50, lies just beyond the
+# periods the model trained on (8-48).
 
 # %%
 checks.claim(
@@ -234,9 +246,9 @@ plots.imshow(
 ind, prev = scores["induction"], scores["previous_token"]
 top_ind = int(ind[1].argmax())  # the strongest induction head in layer 1
 top_prev = int(prev[0].argmax())  # the strongest previous-token head in layer 0
-n_ind = int((ind[1] > 0.4).sum())
+n_ind = int((ind[1] > 0.5).sum())
 print(
-    f"best induction head L1H{top_ind} (score {ind[1, top_ind]:.2f}); {n_ind} layer-1 heads score above 0.4; "
+    f"best induction head L1H{top_ind} (score {ind[1, top_ind]:.2f}); {n_ind} layer-1 heads score above 0.5; "
     f"previous-token head L0H{top_prev} (score {prev[0, top_prev]:.2f})"
 )
 prev_others = prev[0][torch.arange(cfg.n_heads) != top_prev]
@@ -362,7 +374,7 @@ plots.imshow(
 # the residual stream. `circuits.spectrum_preserving_baseline` samples it for one pair of heads.
 
 # %%
-ind_rows = [h_ for h_ in range(cfg.n_heads) if ind[1, h_] > 0.4]
+ind_rows = [h_ for h_ in range(cfg.n_heads) if ind[1, h_] > 0.5]
 other_l0 = [h_ for h_ in range(cfg.n_heads) if h_ != top_prev]
 with torch.no_grad():
     W_OV = [model.W_V[0, h_] @ model.W_O[0, h_] for h_ in range(cfg.n_heads)]  # [d_model, d_model] each
@@ -393,16 +405,18 @@ checks.claim(
 # knocking out other heads does not; patch single heads back in from a clean run.*
 #
 # Scores and weights suggest a circuit; interventions test it. We take as induction heads the
-# layer-1 heads with an induction score above 0.2. Here that is **all four** layer-1 heads, so
-# there is no other layer-1 head to serve as a control. The controls come from layer 0: the
+# layer-1 heads with an induction score above 0.5, as in section 3: two to four of the four,
+# depending on the training seed (on seeds 0-3 of this recipe every layer-1 score was either
+# above 0.65 or below 0.41, so the threshold does not cut through a cluster). The layer-1 heads
+# left over are weak induction heads, not a clean control, so the control comes from layer 0: the
 # previous-token head is the circuit's other half, and the three other layer-0 heads are the
-# specificity control (a group of about the same size that is *not* in the circuit).
+# specificity control for ablation (a group of about the same size that is *not* in the circuit).
 #
 # - **Ablation**: zero heads' outputs (`hook_z`) and measure how much of the second-copy
 #   advantage (first-copy loss minus second-copy loss) is lost.
 
 # %%
-ind_heads = [(1, h) for h in range(cfg.n_heads) if ind[1, h] > 0.2]
+ind_heads = [(1, h) for h in range(cfg.n_heads) if ind[1, h] > 0.5]
 prev_heads = [(0, top_prev)]
 control = [(0, h) for h in range(cfg.n_heads) if h != top_prev]  # layer-0 heads outside the circuit
 print("induction heads:", ind_heads, "| previous-token head:", prev_heads, "| control heads:", control)
@@ -479,11 +493,11 @@ checks.claim(
 #   from the *clean* run on `[BOS] r r`: if those heads carry the copying, the loss on the
 #   second copy comes back down.
 #
-# Patching *all* the induction heads here means patching all of layer 1, and that restores the
-# clean result almost by construction: at the second-copy positions the embeddings and layer 0
-# already see the same tokens in both runs, so with all of layer 1 patched the residual stream
-# there is nearly the clean one. The informative experiment patches **one head at a time**,
-# against the control group patched at the same positions.
+# Patching *all* the induction heads (most or all of layer 1, depending on the training seed)
+# restores the clean result almost by construction: at the second-copy positions the embeddings
+# and layer 0 already see the same tokens in both runs, so with layer 1 patched the residual
+# stream there is nearly the clean one. The informative experiment patches **one head at a
+# time**.
 
 # %% [markdown]
 # ### Exercise 6 — the corrupted input
@@ -561,21 +575,29 @@ def recovered_by_patching(heads_: list[tuple[int, int]]) -> float:
 
 recovered_all = recovered_by_patching(ind_heads)
 recovered_single = {f"L1H{h_}": recovered_by_patching([(1, h_)]) for _, h_ in ind_heads}
-recovered_control = recovered_by_patching(control)
+recovered_layer0 = {"previous-token head": recovered_by_patching(prev_heads), "other layer-0 heads": recovered_by_patching(control)}  # fmt: skip
 print(f"second-copy loss: clean {second:.2f}; corrupted {second_corrupt:.2f}")
-print(
-    f"recovered by patching all induction heads (= all of layer 1): {recovered_all:.0%}; control heads: {recovered_control:.0%}"
-)
+print(f"recovered by patching all {len(ind_heads)} induction heads: {recovered_all:.0%}")
 print("recovered by patching one induction head:", {k: f"{v:.0%}" for k, v in recovered_single.items()})
-checks.claim(
-    "patching a single induction head's clean output restores part of the advantage, far more than the control "
-    "group does: the best head alone >= 50%, every induction head at least 10 points above the control group, "
-    "which recovers <= 10%",
-    max(recovered_single.values()) >= 0.5
-    and min(recovered_single.values()) >= recovered_control + 0.1
-    and recovered_control <= 0.1,
-    f"single heads {[f'{v:.0%}' for v in recovered_single.values()]}; control {recovered_control:.0%}",
+print(
+    "recovered by patching layer-0 heads at the same positions:", {k: f"{v:.0%}" for k, v in recovered_layer0.items()}
 )
+checks.claim(
+    "patching a single induction head's clean output at the second-copy positions restores part of the advantage: "
+    "the best head alone >= 50%, every induction head >= 10%",
+    max(recovered_single.values()) >= 0.5 and min(recovered_single.values()) >= 0.1,
+    f"single heads {[f'{v:.0%}' for v in recovered_single.values()]}",
+)
+
+# %% [markdown]
+# The last line printed is **not** a specificity control, and it is worth seeing why. Patching
+# layer-0 heads at the second-copy positions restores next to nothing, for the three heads
+# outside the circuit *and for the previous-token head, which is in it*. At those positions the
+# two runs have the same tokens, so every layer-0 head already writes (almost) the same thing in
+# both; the previous-token head's contribution that matters sits at the first-copy positions,
+# where it tells each *key* which token came before it. A patch only tests the positions you
+# patch. The specificity test of this section is the ablation above (the other layer-0 heads
+# cost little of the advantage); notebook 11 tests the key path directly, with path patching.
 
 # %% [markdown]
 # ## 6. The phase change
@@ -586,8 +608,9 @@ checks.claim(
 # While training, the command logged every 50 steps (`--track-every 50`): each head's induction
 # score and the loss on both copies of a fixed probe (16 repeats of 40 random tokens). It also
 # saved fp16 weight
-# snapshots (`--snapshot-every 250`, file `attn2l_snapshots.safetensors`). The dotted line marks the
-# end of the synthetic warm-up.
+# snapshots (`--snapshot-every 250`; the repository keeps those at steps 500, 750, 1,000 and 2,000
+# in `attn2l_snapshots.safetensors`). The dotted lines mark the end of the kick-start and of the
+# synthetic warm-up.
 
 # %%
 track = card["metrics"]["track"]
@@ -595,6 +618,7 @@ steps = track["step"]
 ind_curve = torch.tensor(track["induction"])  # [log point, layer, head]
 best_l1 = ind_curve[:, 1].max(-1).values
 warm = int(card["metrics"].get("synthetic_steps", 0))  # end of the synthetic-only phase
+kick = int(card["metrics"].get("kickstart", {}).get("steps", 0))  # end of the small-vocabulary kick-start
 fig = plots.line(
     {f"L0H{h}": ind_curve[:, 0, h] for h in range(cfg.n_heads)}
     | {f"L1H{h}": ind_curve[:, 1, h] for h in range(cfg.n_heads)},
@@ -604,6 +628,7 @@ fig = plots.line(
     yaxis="induction score",
 )
 fig.add_vline(x=warm, line_dash="dot", annotation_text="corpus starts")
+fig.add_vline(x=kick, line_dash="dot", annotation_text="all 2,048 tokens", annotation_position="bottom right")
 fig.show()
 
 # %%
@@ -619,6 +644,7 @@ fig = plots.line(
     yaxis="nats",
 )
 fig.add_vline(x=warm, line_dash="dot", annotation_text="corpus starts")
+fig.add_vline(x=kick, line_dash="dot", annotation_text="all 2,048 tokens", annotation_position="bottom right")
 fig
 
 # %% [markdown]
@@ -705,14 +731,15 @@ checks.claim(
 )
 
 # %% [markdown]
-# In this run (seed 0) the phase change came in the *corpus* phase, not during the synthetic
-# warm-up: in the warm-up the second-copy loss fell a little (the model learned to predict
-# tokens it had seen, a one-layer trick), but the induction score stayed near zero; only after
-# several hundred steps of mixed training did the circuit snap into place. *When* is not
-# robust: the same command with `--seed 1` started its phase change at the end of the warm-up
-# (steps 750-1,500) and also ended with four induction heads (0.72-0.95). *That* it happens, and
-# fast, is what the claims above assert. (A run that mixed half synthetic rows into the corpus
-# from the start formed no induction head in 2,000 steps.)
+# On this probe of 2,048-token-type rows, the induction score stays near zero through the
+# kick-start, though the model is learning to copy its 63 token types there; 100-200 steps after
+# the switch to all 2,048 token types the circuit snaps into place for every token. The same
+# command on four training seeds (0-3) gave the same picture: a best layer-1 score of 0.08-0.10
+# at step 500 and 0.86-0.94 at step 600, 0.95-0.96 at the end. With the earlier recipe (no
+# kick-start) the jump came anywhere from step 750 to step 2,200 depending on the seed, and on one
+# seed the circuit stayed weak: what makes the timing robust here is the kick-start. (A run that
+# mixed half synthetic rows into the corpus from the start formed no induction head in 2,000
+# steps.)
 #
 # ### Grow induction heads yourself, live
 #
@@ -781,7 +808,7 @@ checks.claim(
 #
 # The comparison between the two models is not a controlled one: `attn1l` trained on about
 # 64,000 corpus rows (2,000 steps of 32), `attn2l` on about 36,000 (1,500 steps of 32, a quarter
-# of them synthetic, after its synthetic warm-up). Being worse elsewhere is what the smaller
+# of them synthetic, after its synthetic warm-up and kick-start). Being worse elsewhere is what the smaller
 # corpus budget predicts; being *better* on repeats despite it is the induction circuit. The
 # ablation is the controlled test: same model, same text.
 
@@ -820,18 +847,21 @@ checks.claim(
 #   far better than the first (asserted: at least 4 nats better).
 # - The scores single out a previous-token head in layer 0 (asserted: at least 0.25 above every
 #   other layer-0 head) and induction heads in layer 1 (asserted: the best above 0.5, while no
-#   layer-0 head scores above 0.1). All four layer-1 heads are induction heads.
+#   layer-0 head scores above 0.1). How many of the four layer-1 heads are induction heads
+#   (score above 0.5) depends on the training seed: two to four on seeds 0-3.
 # - From the weights alone, every induction head's keys compose most with the previous-token
 #   head, above a null that keeps each matrix's singular values and randomises its directions;
 #   the other layer-0 heads sit at that null (K-composition, asserted).
 # - Causally: ablating either half of the circuit (the induction heads, or the previous-token
 #   head alone) removes most of the in-context advantage, while ablating the other layer-0 heads
-#   costs little; single induction heads patched from a clean run restore part of it, far more
-#   than control heads (all asserted). Single heads are redundant under ablation.
+#   costs little; single induction heads patched from a clean run at the second-copy positions
+#   restore part of it (all asserted). Single heads are redundant under ablation. Patching
+#   layer-0 heads at those positions restores nothing, the previous-token head included: a patch
+#   only tests the positions it touches.
 # - During training the induction score rises from ~0 to its final value within a fraction of
 #   the run while the second-copy loss collapses: the phase change (asserted from the training
-#   log, cross-checked on the saved snapshots). It came in the corpus phase, after the synthetic
-#   warm-up. A small model trained here grows its induction heads live, in seconds, with the
+#   log, cross-checked on the saved snapshots). It came 100-200 steps after the small-vocabulary
+#   kick-start, on every training seed we tried. A small model trained here grows its induction heads live, in seconds, with the
 #   same abrupt jump (asserted).
 # - On Shakespeare, the model does best where a bigram repeats, better than the 1-layer model
 #   there though worse elsewhere (trained on fewer corpus rows), and ablating its induction heads
@@ -839,7 +869,7 @@ checks.claim(
 #
 # Each ✔ line above is a claim that CI re-checks.
 #
-# **Reproduce the checkpoint** (about 5 minutes on two CPU cores): `python -m helpers.train recipe attn2l` runs
+# **Reproduce the checkpoint** (about 6 minutes on two CPU cores): `python -m helpers.train recipe attn2l` runs
 # the command printed in section 1.
 #
 # ## Further reading
