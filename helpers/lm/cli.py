@@ -138,7 +138,8 @@ def _cli(argv: list[str]) -> int:
     except KeyboardInterrupt:
         print(f"interrupted (Ctrl-C): nothing was saved; {out} is unchanged.", file=sys.stderr)
         return 130
-    cmd = "python -m helpers.train lm " + " ".join(argv)
+    # The command that made the weights: --force and --debug change what is written or shown, not the weights.
+    cmd = "python -m helpers.train lm " + " ".join(x for x in argv if x not in ("--force", "--debug"))
     if snaps:
         from safetensors.torch import save_file
 
