@@ -98,9 +98,10 @@ def test_lm_cli_kickstart_is_the_first_part_of_the_warm_up(tmp_path):
 
     argv = ["--name", "kick", "--out", str(tmp_path), "--layers", "2", "--d-model", "32", "--heads", "2",
             "--n-ctx", "32", "--synthetic-steps", "4", "--kickstart-steps", "2", "--kickstart-vocab", "8",
-            "--steps", "3", "--warmup", "1", "--batch-size", "4", "--track-every", "2"]  # fmt: skip
+            "--steps", "3", "--warmup", "1", "--batch-size", "4", "--track-every", "2", "--force"]  # fmt: skip
     assert lm.cli_main(argv) == 0
     _, card = load_checkpoint(tmp_path / "kick")
+    assert "--kickstart-steps 2" in card["notes"] and "--force" not in card["notes"]  # the weights' command
     assert card["metrics"]["steps"] == 7.0
     assert card["metrics"]["track"]["step"] == [1, 2, 4, 6]
     assert card["metrics"]["kickstart"] == {"steps": 2, "vocab": 8, "lr": 0.01}
