@@ -41,17 +41,22 @@ def test_mean_kl_known_values():
     assert bigram.mean_kl(p, q, torch.tensor([2.0, 0.0])) == pytest.approx(kl_row0, rel=1e-5)
 
 
-def test_zero_layer_log_probs_reads_W_E_W_U():
+def test_zero_layer_log_probs_reads_W_E_W_U_and_the_mean_of_W_pos():
     model = build_model(ModelConfig(d_vocab=4, n_ctx=4, d_model=4, n_layers=0, n_heads=1, d_head=4))
     table = torch.tensor([[0.7, 0.1, 0.1, 0.1], [0.1, 0.7, 0.1, 0.1], [0.25] * 4, [0.1, 0.2, 0.3, 0.4]]).log()
+    params = dict(model.named_parameters())
     with torch.no_grad():
         model.W_E.copy_(torch.eye(4))
         # W_U is a view of the unembedding weight; write through the parameter
-        dict(model.named_parameters())["head._original_component.weight"].copy_(
-            table.T
-        )  # weight is [d_vocab, d_model] = W_U^T
+        params["head._original_component.weight"].copy_(table.T)  # weight is [d_vocab, d_model] = W_U^T
+        # W_pos averages to zero over positions: the table is W_E W_U, log_softmax'ed (rows already are)
+        params["pos._original_component.weight"].copy_(torch.tensor([1.0, -1.0, 2.0, -2.0])[:, None] * torch.ones(4))
+    assert torch.allclose(bigram.zero_layer_log_probs(model), table, atol=1e-5)
+    with torch.no_grad():  # a mean of e_0 adds row 0's logits to every row: the uniform row 2 becomes row 0
+        params["pos._original_component.weight"].add_(torch.eye(4)[0])
     got = bigram.zero_layer_log_probs(model)
-    assert torch.allclose(got, table, atol=1e-5)
+    assert torch.allclose(got[2], table[0], atol=1e-5)
+    assert torch.allclose(got[0], (2 * table[0]).log_softmax(-1), atol=1e-5)
     with pytest.raises(ShapeError):
         bigram.zero_layer_log_probs(
             build_model(ModelConfig(d_vocab=4, n_ctx=4, d_model=4, n_layers=1, n_heads=1, d_head=4))

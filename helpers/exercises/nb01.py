@@ -63,7 +63,16 @@ def _tables() -> list[tuple[torch.Tensor, torch.Tensor]]:
 
 
 def _zero_layer_models() -> list[tuple[torch.nn.Module]]:
-    return [(models.build_model(ModelConfig(d_vocab=11, n_ctx=8, d_model=8, n_layers=0, n_heads=1, d_head=8, seed=0)),)]
+    cfg = ModelConfig(d_vocab=11, n_ctx=8, d_model=8, n_layers=0, n_heads=1, d_head=8, seed=0)
+    shifted = models.build_model(cfg.replace(seed=1))
+    with torch.no_grad():  # a shared vector in W_pos, as training puts there (notebook 01)
+        shifted.W_pos.add_(torch.randn(8, generator=torch.Generator().manual_seed(0)))
+    return [(models.build_model(cfg),), (shifted,)]
+
+
+def _zero_layer_logits(model: torch.nn.Module, pos: torch.Tensor) -> torch.Tensor:
+    """[d_vocab, d_vocab] logits W_E W_U + pos W_U + b_U for a positional vector ``pos`` [d_model]."""
+    return ((model.W_E + pos) @ model.W_U + model.b_U).detach()
 
 
 def _distributions() -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
@@ -160,17 +169,29 @@ EXERCISES = (
         name="zero_layer_log_probs",
         notebook="01",
         reference=bigram.zero_layer_log_probs,
-        hint="(model.W_E @ model.W_U + model.b_U).log_softmax(-1): one row per current token, normalised over next tokens.",
+        hint="(model.W_E @ model.W_U + model.W_pos.mean(0) @ model.W_U + model.b_U).log_softmax(-1): one row per "
+        "current token, normalised over next tokens.",
         mistakes=(
+            Mistake(
+                "the positional bias left out (W_E W_U + b_U only)",
+                "W_pos is added at every position, so its mean over positions is a bias the model relies on: "
+                "add model.W_pos.mean(0) @ model.W_U.",
+                lambda model: _zero_layer_logits(model, torch.zeros(model.cfg.d_model)).log_softmax(-1),
+            ),
+            Mistake(
+                "the first position's W_pos[0] instead of the mean over positions",
+                "The position-independent part of W_pos is its mean over all positions: model.W_pos.mean(0).",
+                lambda model: _zero_layer_logits(model, model.W_pos[0]).log_softmax(-1),
+            ),
             Mistake(
                 "a softmax over the wrong axis (over current tokens)",
                 "Each row is a distribution over the next token: log_softmax(dim=-1).",
-                lambda model: (model.W_E @ model.W_U + model.b_U).detach().log_softmax(0),
+                lambda model: _zero_layer_logits(model, model.W_pos.mean(0)).log_softmax(0),
             ),
             Mistake(
                 "probabilities instead of log-probabilities",
                 "Use log_softmax, not softmax: the tables of this notebook hold log P.",
-                lambda model: (model.W_E @ model.W_U + model.b_U).detach().softmax(-1),
+                lambda model: _zero_layer_logits(model, model.W_pos.mean(0)).softmax(-1),
             ),
         ),
         examples=_zero_layer_models,
