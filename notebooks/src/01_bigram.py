@@ -63,7 +63,9 @@ print(f"device: {device}")
 # *Objectives: count token pairs in the training rows; turn counts into log-probabilities.*
 #
 # The course corpus is Shakespeare, cut into rows of 128 BPE tokens that each start with
-# `<|bos|>` (id 0). A bigram is a pair of neighbouring tokens inside a row.
+# `<|bos|>` (id 0). A bigram is a pair of neighbouring tokens inside a row. We use the split into
+# training and validation rows that the checkpoint of section 2, `attn0l`, was trained on (its
+# card records the seed that drew it), so its validation rows are text it never saw.
 
 # %%
 import torch
@@ -71,7 +73,8 @@ import torch
 from helpers import bigram, checks, data, lm, models, plots, training
 from helpers.configs import ModelConfig, TrainConfig
 
-train_rows, val_rows, tokenizer = data.token_dataset(n_ctx=128, vocab_size=2048, max_val_rows=None, seed=0)
+split_seed = lm.lm_checkpoint("attn0l")[1]["train_config"]["seed"]  # 0 for the committed attn0l
+train_rows, val_rows, tokenizer = data.token_dataset(n_ctx=128, vocab_size=2048, max_val_rows=None, seed=split_seed)
 d_vocab = tokenizer.vocab_size
 print("training rows", tuple(train_rows.shape), "validation rows", tuple(val_rows.shape))
 
