@@ -66,13 +66,13 @@ def claims_of(nb: nbformat.NotebookNode) -> list[tuple[bool, str, str]]:
     return found
 
 
-def run_notebooks(data: Path) -> Claims:
+def run_notebooks(data: Path, notebooks: list[str]) -> Claims:
     sys.path.insert(0, str(ROOT / "tools"))
     import nb as tool  # tools/nb.py
 
     os.environ.update(COURSE_DATA=str(data), COURSE_CLAIMS="record", HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1")
     results = {}
-    for name in NOTEBOOKS:
+    for name in notebooks:
         built = tool.build(ROOT / "notebooks" / "src" / f"{name}.py", notebooks_dir=data.parent)
         tool.run(built, images=False)
         results[name] = claims_of(nbformat.read(built, as_version=4))
@@ -113,6 +113,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS), help="train only these")
     ap.add_argument("--skip-training", action="store_true", help="reuse the checkpoints already in OUT")
+    ap.add_argument("--notebooks", nargs="+", choices=NOTEBOOKS, default=list(NOTEBOOKS), help="run only these")
     ap.add_argument("--table-only", action="store_true", help="print the table from OUT/seedN/claims.json")
     args = ap.parse_args()
     if 0 in args.seeds:
@@ -130,8 +131,10 @@ def main() -> None:
         shutil.copytree(ROOT / "data" / "tokenizers", data / "tokenizers", dirs_exist_ok=True)
         if not args.skip_training:
             train(seed, data / "checkpoints", args.threads, args.models)
-        by_seed[seed] = run_notebooks(data)
-        (folder / "claims.json").write_text(json.dumps(by_seed[seed], indent=1, ensure_ascii=False))
+        saved = folder / "claims.json"  # the notebooks not run this time keep their earlier claims
+        earlier = json.loads(saved.read_text()) if saved.exists() else {}
+        by_seed[seed] = {k: [tuple(c) for c in v] for k, v in earlier.items()} | run_notebooks(data, args.notebooks)
+        saved.write_text(json.dumps(by_seed[seed], indent=1, ensure_ascii=False))
     print("\n" + table(by_seed))
 
 
