@@ -35,6 +35,7 @@ Modules
 - ``superposition`` toy models of superposition: many small models trained at once (notebook 10)
 - ``sae``           sparse autoencoders: train one, measure it, splice it into a model (notebook 10)
 - ``attribution``   attribution patching, path patching, edge attribution patching, exact circuit runs (notebook 11)
+- ``ioi``           indirect object identification sentences: word-level vocabulary, held-out splits, ABC, logit diff (12)
 - ``report``        regenerates Documentation/Report.md from the notebooks' outputs
 - ``train``         the training command line: ``python -m helpers.train TASK`` (and ``recipe NAME``)
 - ``cli``           command-line flags generated from the config dataclasses (one name per field)
