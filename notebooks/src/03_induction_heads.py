@@ -34,7 +34,7 @@
 #   model you train here in seconds, and in the committed model from its snapshots.
 #
 # The model is the committed checkpoint `attn2l` (2 layers, 4 heads each, d_model 128, no MLPs, no
-# LayerNorm). Training it takes about 5 minutes on two CPU cores (`python -m helpers.train recipe
+# LayerNorm). Training it takes about 6 minutes on two CPU cores (`python -m helpers.train recipe
 # attn2l`), longer than this notebook should, so we load it; the command that made it is printed below. Runs in about a minute on a laptop CPU.
 
 # %% tags=["setup"]
@@ -395,7 +395,7 @@ checks.claim(
 
 # %% [markdown]
 # Read the table above: the previous-token column stands at well over its null's 99th
-# percentile, and the other layer-0 heads sit at or just around theirs. The weights alone say
+# percentile, and the other layer-0 heads sit at or below theirs. The weights alone say
 # that the induction heads' keys read the previous-token head, and (nearly) only it.
 
 # %% [markdown]
@@ -485,8 +485,8 @@ checks.claim(
 
 
 # %% [markdown]
-# Ablating any *single* induction head costs little: the four heads do the same job and back
-# each other up (redundancy is common in trained networks, and a reason to ablate groups).
+# Ablating any *single* induction head costs little: the induction heads (2 to 4 of them,
+# depending on the training seed) do the same job and back each other up (redundancy is common in trained networks, and a reason to ablate groups).
 #
 # - **Activation patching**: a *corrupted* input `[BOS] r' r` has a different first copy, so the
 #   second copy is unpredictable. Patch in, at the second-copy positions only, heads' outputs
@@ -743,7 +743,8 @@ checks.claim(
 #
 # ### Grow induction heads yourself, live
 #
-# The committed model took thousands of steps on 2,048 token types. A smaller model forms its
+# The committed model needed its 400-step kick-start and then about 200 steps on all 2,048
+# token types before its induction heads formed: minutes of CPU time. A smaller model forms its
 # induction heads in seconds, so you can watch it happen: 2 layers of 4 heads, `d_model` 64,
 # 64 token types, no LayerNorm, trained only on repeated random tokens (periods 8-24) with AdamW
 # at lr 1e-2. Every 10 steps we log the best layer-1 induction score and the loss on both copies
@@ -808,7 +809,7 @@ checks.claim(
 #
 # The comparison between the two models is not a controlled one: `attn1l` trained on about
 # 64,000 corpus rows (2,000 steps of 32), `attn2l` on about 36,000 (1,500 steps of 32, a quarter
-# of them synthetic, after its synthetic warm-up and kick-start). Being worse elsewhere is what the smaller
+# of them synthetic, after its kick-start and synthetic warm-up). Being worse elsewhere is what the smaller
 # corpus budget predicts; being *better* on repeats despite it is the induction circuit. The
 # ablation is the controlled test: same model, same text.
 
@@ -851,7 +852,7 @@ checks.claim(
 #   (score above 0.5) depends on the training seed: two to four on seeds 0-3.
 # - From the weights alone, every induction head's keys compose most with the previous-token
 #   head, above a null that keeps each matrix's singular values and randomises its directions;
-#   the other layer-0 heads sit at that null (K-composition, asserted).
+#   the other layer-0 heads sit at or below that null (K-composition, asserted).
 # - Causally: ablating either half of the circuit (the induction heads, or the previous-token
 #   head alone) removes most of the in-context advantage, while ablating the other layer-0 heads
 #   costs little; single induction heads patched from a clean run at the second-copy positions

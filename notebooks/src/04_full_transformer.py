@@ -91,7 +91,8 @@ torch.set_grad_enabled(False)  # analysis only: no gradients needed below
 # ```
 #
 # Like the attention-only 2-layer model of notebook 03, it first trains 1,000 steps on synthetic
-# repeated random tokens, then on corpus rows of which a quarter are synthetic. One thing is new:
+# repeated random tokens (without that model's small-vocabulary kick-start), then on corpus rows
+# of which a quarter are synthetic. One thing is new:
 # during that warm-up its MLPs are switched off (`--warmup-without-mlps`: output zero, weights
 # frozen), and they switch on, starting from zero output, for the corpus. With its MLPs on from
 # the start, the same recipe grew no induction head in 2,500 steps: on synthetic rows the model
@@ -103,7 +104,7 @@ torch.set_grad_enabled(False)  # analysis only: no gradients needed below
 # The attention-only models of notebooks 01-03 were made with the same corpus, tokenizer,
 # validation rows and CLI, but not the same budget: the 0-layer model had 1,200 steps of 8 rows,
 # the 1-layer model 2,000 steps of 32 rows, and the 2-layer model 1,000 steps of synthetic
-# repeated tokens and then 1,500 steps of which a quarter of the rows were synthetic (that is
+# repeated tokens (the first 400 a kick-start over only 63 token types at lr 1e-2) and then 1,500 steps of which a quarter of the rows were synthetic (that is
 # how its induction heads formed, notebook 03). Their cards, printed below, hold the commands.
 # Keep the budgets in mind when you compare losses.
 

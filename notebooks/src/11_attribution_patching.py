@@ -696,10 +696,10 @@ fig.add_scatter(x=[20] * 5, y=random_faith, mode="markers", name="20 random edge
 fig
 
 # %% [markdown]
-# Faithfulness does not rise steadily: with the top 5 edges (the previous-token head's key paths
-# and the induction heads' outputs, but not their values) the circuit does *worse* than the
-# corrupted run: the induction heads find the right position in the first copy and copy its
-# corrupted token. The AND gate of section 3 again: a circuit needs its key path *and* its value
+# Faithfulness does not rise steadily. Here the top 5 edges are the previous-token head's input
+# and its key paths, and the strongest induction head's output, but no induction head's value
+# path, and that circuit does *worse* than the corrupted run: the induction heads find the right
+# position in the first copy and copy its corrupted token. The AND gate of section 3 again: a circuit needs its key path *and* its value
 # path. With 20 edges it has both.
 
 # %%
