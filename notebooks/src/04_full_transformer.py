@@ -727,8 +727,10 @@ for n in cands:
 # training text: a bigram statistic stored in an MLP, the kind of thing the attention-only models
 # had to store in their direct path. A high **upper-case share** means it pushes up speaker names
 # (in a play each speech opens with the speaker's name in capitals), whether or not a name comes
-# right after its token. The summary line counts both kinds among all of the layer's detectors,
-# and the second claim below checks that each kind is there. Many detectors are neither, and the
+# right after its token. The summary line counts both kinds among all of the layer's detectors.
+# The successor kind is there on every training seed we tried (6 to 9 detectors on seeds 0-3), so
+# the second claim below asserts it; how many push up speaker names varies from 0 to 6 between
+# those seeds, so that count is printed, not asserted. Many detectors are neither, and the
 # three shown above need not be typical. A pushed-up list with no pattern (word pieces, odd bytes)
 # means that the neuron's direct push, read through `W_U`, does not explain it: it may act through
 # the tokens it pushes *down*, through its small activations elsewhere, or matter little; its top
@@ -743,11 +745,10 @@ checks.claim(
 )
 checks.claim(
     f"Some of layer {det}'s token detectors have a readable direct effect: at least 2 push up their token's "
-    "successors (the 20 tokens they push most carry >= half of the probability of what follows it), and at least 2 "
-    "push up speaker names (>= half of those 20 are upper-case pieces)",
-    n_successors >= 2 and n_upper >= 2,
-    f"of {len(detectors)} detectors: {n_successors} push up successors, {n_upper} upper-case pieces "
-    f"(their share in the vocabulary: {is_upper.float().mean():.0%})",
+    "successors (the 20 tokens they push most carry >= half of the probability of what follows it)",
+    n_successors >= 2,
+    f"of {len(detectors)} detectors: {n_successors} push up successors; not asserted: {n_upper} push up upper-case "
+    f"pieces (their share in the vocabulary: {is_upper.float().mean():.0%})",
 )
 
 
@@ -861,7 +862,7 @@ checks.claim(
 #   (asserted). The full model got its circuit from a synthetic warm-up with its MLPs switched off
 #   (section 1); no head of either model is a duplicate-token head (asserted).
 # - One MLP layer's neurons include many more token detectors than chance (asserted against the untrained
-#   model), and some of them push up their token's usual successors or speaker names (asserted);
+#   model), and some of them push up their token's usual successors (asserted) or speaker names;
 #   others' direct push is not readable. Ablating the layer-1 neuron with the largest estimated
 #   direct effect removes its push on the token it pushes most where it fires (asserted): a
 #   consistency check of reading its output through `W_U`, not a finding about what it is for.
