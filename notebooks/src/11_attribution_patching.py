@@ -359,7 +359,7 @@ checks.claim(
 
 # %% [markdown]
 # How close to linear varies a little between training seeds: over seeds 0-3 the strongest
-# induction head's curve strays 13-16% of its total change from the straight line. The
+# induction head's curve strays 9-16% of its total change from the straight line. The
 # previous-token head's curve goes against its tangent on every seed.
 #
 # Which path does the previous-token head's tangent go through? Split it over the edges into the
