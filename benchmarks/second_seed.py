@@ -1,7 +1,7 @@
 """Retrain every committed language model with other seeds and re-run the claims of the notebooks that use them.
 
     PYTHONPATH=. python benchmarks/second_seed.py --seeds 1 2 3 --out /tmp/seeds [--skip-training]
-    PYTHONPATH=. python benchmarks/second_seed.py --seeds 1 2 3 --out /tmp/seeds --table-only
+    PYTHONPATH=. python benchmarks/second_seed.py --seeds 1 2 3 --out /tmp/seeds --table-only [--write-doc]
 
 For each seed N:
 1. Trains attn0l, attn1l, attn2l and full2l by their recipes (``helpers.recipes``) with ``--seed N``,
@@ -13,7 +13,8 @@ For each seed N:
    ``OUT/seedN/claims.json``.
 3. Prints a markdown table: each claim, with its evidence (the measured values) on the committed
    models (seed 0, read from the committed notebooks' outputs) and on every seed.
-   ``Documentation/checkpoints.md`` records the table (issue #22).
+   ``Documentation/checkpoints.md`` records the table (issue #22); ``--write-doc`` rewrites it there,
+   between the ``seeds:table`` markers.
 
 Training takes about 16 minutes a seed on 2 quiet cores, the notebooks about 4; one job at a time.
 """
@@ -85,8 +86,21 @@ def committed_claims() -> Claims:
     return {name: claims_of(nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)) for name in NOTEBOOKS}
 
 
+def generic(statement: str) -> str:
+    """The statement with head and neuron names (``L1H0``, ``L1N507``) and layer numbers written generically: seeds name different heads."""
+    statement = re.sub(r"\bL([0-9])H[0-9]+\b", r"L\1Hx", statement)
+    statement = re.sub(r"\bL([0-9])N[0-9]+\b", r"L\1Nx", statement)
+    return re.sub(r"\blayer [0-9]\b", "layer N", statement)
+
+
 def table(by_seed: dict[int, Claims]) -> str:
-    """One row per claim (in the committed notebooks' order): its evidence on every seed, **✘** where it fails."""
+    """One row per claim (in the committed notebooks' order): its evidence on every seed, **✘** where it fails.
+
+    Claims are matched across seeds by their generic statement (head names differ between seeds)."""
+    by_seed = {
+        seed: {nb: [(h, generic(s), e) for h, s, e in cl] for nb, cl in claims.items()}
+        for seed, claims in by_seed.items()
+    }
     seeds = sorted(by_seed)
     lines = ["| notebook | claim | " + " | ".join(f"seed {s}" for s in seeds) + " |", "|---|---|" + "---|" * len(seeds)]
     n_fail = 0
@@ -102,8 +116,25 @@ def table(by_seed: dict[int, Claims]) -> str:
                 holds, evidence = found[0]
                 n_fail += not holds
                 cells.append((evidence or "holds") if holds else f"**✘** {evidence}")
-            lines.append(f"| {name[:2]} | {statement} | " + " | ".join(c.replace("|", "/") for c in cells) + " |")
+            cells = [statement.replace("|", "\\|"), *(c.replace("|", "\\|") for c in cells)]  # a markdown cell
+            lines.append(f"| {name[:2]} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + f"\n\n{n_fail} failure(s) over {len(seeds)} seeds."
+
+
+DOC = ROOT / "Documentation" / "checkpoints.md"
+START, END = "<!-- seeds:table:start (benchmarks/second_seed.py --write-doc) -->", "<!-- seeds:table:end -->"
+
+
+def write_doc(text: str, doc: Path = DOC) -> None:
+    """Replace what lies between the ``seeds:table`` markers of ``doc`` with ``text`` (atomically)."""
+    old = doc.read_text()
+    if START not in old or END not in old:
+        sys.exit(f"{doc}: the markers {START!r} and {END!r} are missing. Fix: put both where the table goes.")
+    head, rest = old.split(START, 1)
+    new = head + START + "\n" + text + "\n" + END + rest.split(END, 1)[1]
+    tmp = doc.with_suffix(".md.tmp")
+    tmp.write_text(new)
+    tmp.replace(doc)
 
 
 def main() -> None:
@@ -115,6 +146,7 @@ def main() -> None:
     ap.add_argument("--skip-training", action="store_true", help="reuse the checkpoints already in OUT")
     ap.add_argument("--notebooks", nargs="+", choices=NOTEBOOKS, default=list(NOTEBOOKS), help="run only these")
     ap.add_argument("--table-only", action="store_true", help="print the table from OUT/seedN/claims.json")
+    ap.add_argument("--write-doc", action="store_true", help="also write the table into Documentation/checkpoints.md")
     args = ap.parse_args()
     if 0 in args.seeds:
         ap.error("--seeds: seed 0 is the committed models (its column comes from the committed notebooks); drop 0.")
@@ -135,7 +167,10 @@ def main() -> None:
         earlier = json.loads(saved.read_text()) if saved.exists() else {}
         by_seed[seed] = {k: [tuple(c) for c in v] for k, v in earlier.items()} | run_notebooks(data, args.notebooks)
         saved.write_text(json.dumps(by_seed[seed], indent=1, ensure_ascii=False))
-    print("\n" + table(by_seed))
+    text = table(by_seed)
+    print("\n" + text)
+    if args.write_doc:
+        write_doc(text)
 
 
 if __name__ == "__main__":

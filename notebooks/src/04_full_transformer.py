@@ -513,6 +513,13 @@ checks.claim(
 # circuit, and GPT-2 small has them (the IOI circuit uses them), but with a previous-token head in
 # place these models have no use for one. Lower loss overall and in-context copying are different skills: the full model
 # wins the first with its MLPs, and has the second as well.
+#
+# What varies between training seeds: on seeds 0-2 of `full2l`'s recipe the picture is the one
+# above (previous-token head 0.90-0.92, layer-1 induction scores 0.74-0.95). On seed 3 the
+# warm-up grew a different copier: its layer-1 heads split their attention between the token after
+# the earlier copy (scores 0.23-0.26) and the one after that (about 0.5), it still copies (loss
+# 8.22 -> 0.32), and this section's circuit claim fails there. `Documentation/checkpoints.md`
+# has the four seeds' numbers and what was tried.
 
 # %% [markdown]
 # ### Exercise 5 — where could induction help?
