@@ -36,6 +36,7 @@ Modules
 - ``sae``           sparse autoencoders: train one, measure it, splice it into a model (notebook 10)
 - ``attribution``   attribution patching, path patching, edge attribution patching, exact circuit runs (notebook 11)
 - ``ioi``           indirect object identification sentences: word-level vocabulary, held-out splits, ABC, logit diff (12)
+- ``ioi_model``     a small attention-only model trained on IOI sentences with their answers; its scores (12)
 - ``ioi_heads``     the IOI circuit's heads scored one by one (attention, DLA, copying); GPT-2 small when online (12)
 - ``probes``        linear probes on the residual stream, control tasks (selectivity), steering along a probe (12)
 - ``report``        regenerates Documentation/Report.md from the notebooks' outputs
