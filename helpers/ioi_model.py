@@ -10,7 +10,7 @@ Why the whole sentence and not only the answer: trained on END's prediction alon
 cross-entropy on the IO at END), a 3-layer model sits at 50% for thousands of steps. It learns to
 attend to the two names of the first clause equally and to ignore S2, and once no head looks at
 S2, no gradient says that S2 names the wrong answer: a saddle. Trained as a language model on the
-sentence with its answer, the same model passes it within ~1,000 steps (``Documentation/ioi.md``
+sentence with its answer, the same model leaves 50% within ~1,000 steps (``Documentation/ioi.md``
 has the runs).
 """
 
