@@ -6,6 +6,8 @@
 - ``train_ioi``: build and train a model in one call, seeded by one number; ``IOIRun`` holds it.
 - ``evaluate_ioi``: accuracy, how often the IO beats S, and the mean logit difference at END.
 
+    python -m helpers.train ioi --out data/checkpoints/ioi3l     (the recipe: python -m helpers.train recipe ioi3l)
+
 Why the whole sentence and not only the answer: trained on END's prediction alone (a
 cross-entropy on the IO at END), a 3-layer model sits at 50% for thousands of steps. It learns to
 attend to the two names of the first clause equally and to ignore S2, and once no head looks at
@@ -16,7 +18,10 @@ has the runs).
 
 from __future__ import annotations
 
+import argparse
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -25,6 +30,7 @@ from torch import Tensor
 from transformer_lens.model_bridge import TransformerBridge
 
 from helpers import ioi
+from helpers.cli import Flags, option
 from helpers.configs import ModelConfig, TrainConfig
 from helpers.errors import ConfigError
 from helpers.training import Batch, History, train
@@ -127,3 +133,86 @@ def train_ioi(
     )
     model.eval()
     return IOIRun(model, history, evaluate_ioi(model, train_set), evaluate_ioi(model, test_set))
+
+
+# --- the command line: python -m helpers.train ioi --------------------------------------------
+
+
+def cli_main(argv: list[str] | None = None) -> int:
+    """Train the IOI model and save it as a checkpoint (``python -m helpers.train ioi``)."""
+    from helpers.errors import run_cli
+
+    return run_cli(_ioi_cli, argv)
+
+
+@dataclass(frozen=True)
+class IOIOptions:
+    """The ioi command's data and output flags (the model's and training's are the configs' fields)."""
+
+    n_train: int = option(20_000, "training sentences")
+    n_test: int = option(2_000, "held-out test sentences (unseen name pairs and templates)")
+    out: Path | None = option(None, "checkpoint path (without suffix)")
+
+
+MODEL_FIELDS = ("n_layers", "n_heads", "d_model", "seed")
+TRAIN_FIELDS = ("n_steps", "lr", "batch_size", "weight_decay")
+DEFAULTS = {"n_layers": 3, "n_heads": 4, "d_model": 64, "n_steps": 4000, "lr": 3e-3, "batch_size": 128}
+DEFAULTS |= {"weight_decay": 0.1, "threads": 0}
+
+
+def _parser() -> tuple[argparse.ArgumentParser, Flags]:
+    from helpers.cli import RunOptions, add_config_flags
+    from helpers.errors import ArgumentParser
+
+    ap = ArgumentParser(prog="python -m helpers.train ioi", description=cli_main.__doc__)
+    all_flags = add_config_flags(ap, IOIOptions)
+    add_config_flags(ap, ModelConfig, MODEL_FIELDS, DEFAULTS, all_flags)
+    add_config_flags(ap, TrainConfig, TRAIN_FIELDS, DEFAULTS, all_flags)
+    add_config_flags(ap, RunOptions, defaults=DEFAULTS, flags=all_flags)
+    return ap, all_flags
+
+
+def _ioi_cli(argv: list[str]) -> int:
+    from helpers.checkpoints import checkpoint_name, refuse_overwrite, save_checkpoint
+    from helpers.errors import with_flags
+    from helpers.paths import writable_dir
+
+    ap, all_flags = _parser()
+    a = ap.parse_args(argv)
+    flags = all_flags.for_errors(argv, ("n_train", "n_test", "threads") + MODEL_FIELDS + TRAIN_FIELDS)
+    try:  # every flag, then the output location, before any training
+        if a.threads is not None and a.threads < 0:
+            raise ConfigError(f"threads must be 0 (torch's default) or more, got {a.threads}. Fix: e.g. threads 2.")
+        if a.n_train <= 0 or a.n_test <= 0:
+            raise ConfigError(f"n_train and n_test must be positive, got {a.n_train}, {a.n_test}. Fix: e.g. 20000.")
+        if a.n_heads < 1:
+            raise ConfigError(f"n_heads must be 1 or more, got {a.n_heads}. Fix: e.g. n_heads 4.")
+        mcfg = ioi_model_config(a.n_layers, a.d_model, a.n_heads, a.seed)
+        tcfg = TrainConfig(
+            n_steps=a.n_steps, lr=a.lr, batch_size=a.batch_size, weight_decay=a.weight_decay, eval_every=500
+        )
+    except ConfigError as e:
+        raise ConfigError(with_flags(str(e), flags)) from e
+    if a.out is not None:
+        checkpoint_name(a.out.name, "--out")
+        writable_dir(a.out.parent, "--out")
+        refuse_overwrite(a.out, a.force)
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    run = train_ioi(mcfg, tcfg, n_train=a.n_train, n_test=a.n_test, seed=a.seed, progress=False)
+    result = {"steps": a.n_steps, "seed": a.seed, "seconds": round(run.history.seconds, 1)}
+    result |= {f"test_{k}": round(v, 4) for k, v in run.test_metrics.items()}
+    result |= {f"train_{k}": round(v, 4) for k, v in run.train_metrics.items()}
+    print(json.dumps(result))
+    if a.out is not None:
+        cmd = "python -m helpers.train ioi " + " ".join(x for x in argv if x not in ("--force", "--debug"))
+        save_checkpoint(
+            run.model,
+            a.out,
+            train_config=tcfg.replace(seed=a.seed),
+            metrics=result,
+            notes=f"Made by: {cmd}. Data: helpers.ioi.ioi_dataset(IOIConfig(), {a.n_train}, 'train', seed={a.seed}); "
+            f"rows with their answer (helpers.ioi_model.answer_rows).",
+        )
+        print(f"saved {a.out}")
+    return 0

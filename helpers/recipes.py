@@ -26,7 +26,7 @@ from helpers.errors import ArgumentParser, ConfigError, run_cli
 
 @dataclass(frozen=True)
 class Recipe:
-    task: Literal["lm", "grokking", "select"]
+    task: Literal["lm", "grokking", "select", "ioi"]
     flags: dict[str, Any]  # config field -> value; True for a switch
     notebooks: str
     model: str = ""  # the model column for a checkpoint without a card of its own (the grokking run)
@@ -77,6 +77,11 @@ RECIPES: dict[str, Recipe] = {
         "select",
         {"kind": "median", "vocab": 32, "n_heads": 4, "n_steps": 2000, "lr": 3e-3, "seed": 0, "threads": 1},
         "09",
+    ),
+    "ioi3l": Recipe(
+        "ioi",
+        {"n_layers": 3, "n_heads": 4, "d_model": 64, "n_steps": 4000, "lr": 3e-3, "seed": 0, "threads": 2},
+        "12 (to come)",
     ),
     "grok_paper_p113": Recipe(
         "grokking",

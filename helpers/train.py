@@ -5,6 +5,7 @@ Each task lives in its own module, which provides ``cli_main(argv) -> int``:
 - ``lm``        language models on the course corpus (helpers.lm; notebooks 01-05)
 - ``grokking``  modular arithmetic (helpers.grokking; notebooks 06-07)
 - ``select``    find-min / find-median (helpers.algorithmic; notebooks 08-09)
+- ``ioi``       indirect object identification (helpers.ioi_model; notebook 12)
 - ``recipe``    reproduce a committed checkpoint by name (helpers.recipes): ``recipe attn2l [--out DIR] [--dry-run]``
 
 Flags are generated from the config fields (helpers.cli): ``--n-steps`` for ``n_steps`` in every
@@ -22,6 +23,7 @@ TASKS = {
     "lm": "helpers.lm",
     "grokking": "helpers.grokking",
     "select": "helpers.algorithmic",
+    "ioi": "helpers.ioi_model",
     "recipe": "helpers.recipes",
 }
 

@@ -66,3 +66,15 @@ def test_a_short_run_learns_the_template_and_is_deterministic():
     names = torch.tensor([ioi.IOIVocab().stoi[x] for x in ioi.NAMES])
     assert float(torch.isin(top, names).float().mean()) > 0.8, "the answer at END is a name"
     assert set(runs[0].test_metrics) == {"accuracy", "io_beats_s", "logit_diff"}
+
+
+def test_the_committed_checkpoint_scores_what_its_card_says():
+    """data/checkpoints/ioi3l (python -m helpers.train recipe ioi3l): held-out IOI solved, as recorded."""
+    from helpers.checkpoints import load_checkpoint
+    from helpers.paths import data_dir
+
+    model, card = load_checkpoint(data_dir() / "checkpoints" / "ioi3l")
+    test = ioi.ioi_dataset(ioi.IOIConfig(), 2000, "test", seed=1_000_000)  # the command's test rows (seed 0)
+    scores = ioi_model.evaluate_ioi(model, test)
+    assert scores["io_beats_s"] == pytest.approx(card["metrics"]["test_io_beats_s"], abs=1e-4)
+    assert scores["io_beats_s"] > 0.95 and scores["accuracy"] > 0.9

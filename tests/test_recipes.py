@@ -4,11 +4,11 @@ import shlex
 
 import pytest
 
-from helpers import algorithmic, lm, recipes, train
+from helpers import algorithmic, ioi_model, lm, recipes, train
 from helpers.grokking import cli as grok_cli
 from helpers.paths import data_dir
 
-PARSERS = {"lm": lm._parser, "grokking": grok_cli._parser, "select": algorithmic._parser}
+PARSERS = {"lm": lm._parser, "grokking": grok_cli._parser, "select": algorithmic._parser, "ioi": ioi_model._parser}
 FOLDER = data_dir() / "checkpoints"
 
 
