@@ -207,21 +207,17 @@ DEFAULTS = {"n_layers": 1, "n_heads": 1, "d_model": 64, "n_steps": 800, "batch_s
 
 
 def _parser() -> tuple[argparse.ArgumentParser, Flags]:
-    from helpers.cli import RunOptions, add_config_flags
-    from helpers.errors import ArgumentParser
+    from helpers.cli import task_parser
 
-    ap = ArgumentParser(prog="python -m helpers.train select", description=cli_main.__doc__)
-    all_flags = add_config_flags(ap, SelectOptions)
-    add_config_flags(ap, ModelConfig, MODEL_FIELDS, DEFAULTS, all_flags)
-    add_config_flags(ap, TrainConfig, TRAIN_FIELDS, DEFAULTS, all_flags)
-    add_config_flags(ap, RunOptions, defaults=DEFAULTS, flags=all_flags)
-    return ap, all_flags
+    return task_parser(
+        "python -m helpers.train select", cli_main.__doc__, SelectOptions, MODEL_FIELDS, TRAIN_FIELDS, DEFAULTS
+    )
 
 
 def _select_cli(argv: list[str]) -> int:
-    from helpers.checkpoints import checkpoint_name, refuse_overwrite, save_checkpoint
+    from helpers.checkpoints import check_output, save_checkpoint
     from helpers.errors import with_flags
-    from helpers.paths import writable_dir, writable_file
+    from helpers.paths import writable_file
 
     ap, all_flags = _parser()
     a = ap.parse_args(argv)
@@ -259,9 +255,7 @@ def _select_cli(argv: list[str]) -> int:
     if a.json is not None:
         writable_file(a.json, "--json")
     if a.out is not None:
-        checkpoint_name(a.out.name, "--out")
-        writable_dir(a.out.parent, "--out")
-        refuse_overwrite(a.out, a.force)
+        check_output(a.out, a.force)
     if a.threads:
         torch.set_num_threads(a.threads)
     run = train_select(

@@ -90,6 +90,16 @@ def refuse_overwrite(path: str | Path, force: bool, what: str = "checkpoint") ->
         )
 
 
+def check_output(path: Path, force: bool, flag: str = "--out") -> None:
+    """Before any training: ``path`` (a checkpoint without suffix) has a valid name, its folder is
+    writable, and it holds no checkpoint unless ``force``; each failure is one line naming ``flag``."""
+    from helpers.paths import writable_dir
+
+    checkpoint_name(path.name, flag)
+    writable_dir(path.parent, flag)
+    refuse_overwrite(path, force)
+
+
 def save_checkpoint(
     model: TransformerBridge,
     path: str | Path,

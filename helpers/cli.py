@@ -130,6 +130,27 @@ def add_config_flags(
     return flags
 
 
+def task_parser(
+    prog: str,
+    description: str | None,
+    options: type,
+    model_fields: Sequence[str],
+    train_fields: Sequence[str],
+    defaults: dict[str, Any],
+) -> tuple[argparse.ArgumentParser, Flags]:
+    """The parser of a small supervised task's command (``select``, ``ioi``): its own ``options``,
+    the ``ModelConfig`` and ``TrainConfig`` fields it exposes, and ``RunOptions``, with its ``defaults``."""
+    from helpers.configs import ModelConfig, TrainConfig
+    from helpers.errors import ArgumentParser
+
+    ap = ArgumentParser(prog=prog, description=description)
+    flags = add_config_flags(ap, options)
+    add_config_flags(ap, ModelConfig, model_fields, defaults, flags)
+    add_config_flags(ap, TrainConfig, train_fields, defaults, flags)
+    add_config_flags(ap, RunOptions, defaults=defaults, flags=flags)
+    return ap, flags
+
+
 def values(args: argparse.Namespace, cls: type, fields: Sequence[str] | None = None, **changes: Any) -> dict[str, Any]:
     """The parsed values of ``cls``'s fields (lists back to tuples), for ``cls(**values(...))``."""
     names = fields if fields is not None else [f.name for f in dataclasses.fields(cls)]

@@ -161,21 +161,16 @@ DEFAULTS |= {"weight_decay": 0.1, "threads": 0}
 
 
 def _parser() -> tuple[argparse.ArgumentParser, Flags]:
-    from helpers.cli import RunOptions, add_config_flags
-    from helpers.errors import ArgumentParser
+    from helpers.cli import task_parser
 
-    ap = ArgumentParser(prog="python -m helpers.train ioi", description=cli_main.__doc__)
-    all_flags = add_config_flags(ap, IOIOptions)
-    add_config_flags(ap, ModelConfig, MODEL_FIELDS, DEFAULTS, all_flags)
-    add_config_flags(ap, TrainConfig, TRAIN_FIELDS, DEFAULTS, all_flags)
-    add_config_flags(ap, RunOptions, defaults=DEFAULTS, flags=all_flags)
-    return ap, all_flags
+    return task_parser(
+        "python -m helpers.train ioi", cli_main.__doc__, IOIOptions, MODEL_FIELDS, TRAIN_FIELDS, DEFAULTS
+    )
 
 
 def _ioi_cli(argv: list[str]) -> int:
-    from helpers.checkpoints import checkpoint_name, refuse_overwrite, save_checkpoint
+    from helpers.checkpoints import check_output, save_checkpoint
     from helpers.errors import with_flags
-    from helpers.paths import writable_dir
 
     ap, all_flags = _parser()
     a = ap.parse_args(argv)
@@ -194,9 +189,7 @@ def _ioi_cli(argv: list[str]) -> int:
     except ConfigError as e:
         raise ConfigError(with_flags(str(e), flags)) from e
     if a.out is not None:
-        checkpoint_name(a.out.name, "--out")
-        writable_dir(a.out.parent, "--out")
-        refuse_overwrite(a.out, a.force)
+        check_output(a.out, a.force)
     if a.threads:
         torch.set_num_threads(a.threads)
     run = train_ioi(mcfg, tcfg, n_train=a.n_train, n_test=a.n_test, seed=a.seed, progress=False)
