@@ -127,14 +127,13 @@ START, END = "<!-- seeds:table:start (benchmarks/second_seed.py --write-doc) -->
 
 def write_doc(text: str, doc: Path = DOC) -> None:
     """Replace what lies between the ``seeds:table`` markers of ``doc`` with ``text`` (atomically)."""
-    old = doc.read_text()
-    if START not in old or END not in old:
-        sys.exit(f"{doc}: the markers {START!r} and {END!r} are missing. Fix: put both where the table goes.")
-    head, rest = old.split(START, 1)
-    new = head + START + "\n" + text + "\n" + END + rest.split(END, 1)[1]
-    tmp = doc.with_suffix(".md.tmp")
-    tmp.write_text(new)
-    tmp.replace(doc)
+    from helpers.errors import ConfigError
+    from helpers.recipes import rewrite_between
+
+    try:
+        rewrite_between(doc, START, END, text)
+    except ConfigError as e:
+        sys.exit(str(e))
 
 
 def main() -> None:

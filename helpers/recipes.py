@@ -172,16 +172,24 @@ def table(folder: Path | None = None) -> str:
     return "\n".join(rows)
 
 
+def rewrite_between(doc: Path, start: str, end: str, text: str) -> bool:
+    """Replace what lies between the markers ``start`` and ``end`` of ``doc`` with ``text`` (an atomic
+    write, only if it changes); True if the file changed. Also ``benchmarks/second_seed.py``'s table."""
+    from helpers.checkpoints import write_atomic
+
+    old = doc.read_text()
+    if start not in old or end not in old:
+        raise ConfigError(f"{doc} lacks the markers {start} ... {end}. Fix: put them where the table goes.")
+    head, rest = old.split(start, 1)
+    new = head + start + "\n" + text + "\n" + end + rest.split(end, 1)[1]
+    if new != old:
+        write_atomic(doc, lambda p: p.write_text(new))
+    return new != old
+
+
 def write_table(doc: Path = DOC, folder: Path | None = None) -> bool:
     """Rewrite the table between the markers in ``doc``; True if the file changed."""
-    text = doc.read_text()
-    if START not in text or END not in text:
-        raise ConfigError(f"{doc} lacks the markers {START} ... {END}. Fix: put them where the table goes.")
-    head, rest = text.split(START, 1)
-    new = head + START + "\n" + table(folder) + "\n" + END + rest.split(END, 1)[1]
-    if new != text:
-        doc.write_text(new)
-    return new != text
+    return rewrite_between(doc, START, END, table(folder))
 
 
 # --- commands -----------------------------------------------------------------------------------
