@@ -29,7 +29,7 @@ from torch import Tensor
 from transformer_lens.model_bridge import TransformerBridge
 
 from helpers import interventions
-from helpers.cli import MISSING, Flags, option
+from helpers.cli import MISSING, Flags, made_by, option
 from helpers.configs import ModelConfig, TrainConfig
 from helpers.errors import ConfigError, ShapeError
 from helpers.tasks import SupervisedSplit, select_task
@@ -285,7 +285,7 @@ def _select_cli(argv: list[str]) -> int:
     }
     print(json.dumps(result))
     if a.out is not None:  # the checkpoint first: it is the hour of work; the JSON line is a summary
-        cmd = "python -m helpers.train select " + " ".join(x for x in argv if x not in ("--force", "--debug"))
+        cmd = made_by("select", argv)
         save_checkpoint(
             run.model,
             a.out,

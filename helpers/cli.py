@@ -166,3 +166,18 @@ class RunOptions:
     threads: int | None = option(None, "torch CPU threads (default: torch's choice; 1 is fastest for small models)")
     force: bool = option(False, "replace what the output already holds")
     debug: bool = option(False, "show the traceback of an error")
+
+
+def made_by(task: str, argv: Sequence[str]) -> str:
+    """The command a checkpoint's card records: ``python -m helpers.train TASK`` and the flags as typed,
+    less ``--force`` and ``--debug`` (they change what is written or shown, not the weights), with a
+    path inside the course folder written relative to it (a card must not name one machine's folders)."""
+    root = Path(__file__).resolve().parent.parent
+
+    def shown(arg: str) -> str:
+        path = Path(arg)
+        if path.is_absolute() and path.resolve().is_relative_to(root):
+            return str(path.resolve().relative_to(root))
+        return arg
+
+    return " ".join(["python -m helpers.train", task] + [shown(x) for x in argv if x not in ("--force", "--debug")])

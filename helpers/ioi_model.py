@@ -30,7 +30,7 @@ from torch import Tensor
 from transformer_lens.model_bridge import TransformerBridge
 
 from helpers import ioi
-from helpers.cli import Flags, option
+from helpers.cli import Flags, made_by, option
 from helpers.configs import ModelConfig, TrainConfig
 from helpers.errors import ConfigError
 from helpers.training import Batch, History, train
@@ -198,7 +198,7 @@ def _ioi_cli(argv: list[str]) -> int:
     result |= {f"train_{k}": round(v, 4) for k, v in run.train_metrics.items()}
     print(json.dumps(result))
     if a.out is not None:
-        cmd = "python -m helpers.train ioi " + " ".join(x for x in argv if x not in ("--force", "--debug"))
+        cmd = made_by("ioi", argv)
         save_checkpoint(
             run.model,
             a.out,

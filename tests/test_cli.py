@@ -144,3 +144,15 @@ def test_train_lm_rejects_negative_synthetic_steps():
             TrainConfig(n_steps=1),
             synthetic_steps=-1,
         )
+
+
+def test_made_by_records_the_flags_without_this_machines_folders(tmp_path):
+    from pathlib import Path
+
+    from helpers.cli import made_by
+
+    root = Path(__file__).resolve().parent.parent
+    cmd = made_by("ioi", ["--seed", "3", "--out", str(root / "data" / "checkpoints" / "ioi3l"), "--force", "--debug"])
+    assert cmd == "python -m helpers.train ioi --seed 3 --out data/checkpoints/ioi3l"
+    # A folder outside the course stays as typed: it is where the weights went.
+    assert made_by("lm", ["--out", str(tmp_path)]) == f"python -m helpers.train lm --out {tmp_path}"

@@ -18,7 +18,7 @@ from helpers.checkpoints import (
     save_checkpoint,
     write_atomic,
 )  # fmt: skip
-from helpers.cli import MISSING, Flags, RunOptions, add_config_flags, option
+from helpers.cli import MISSING, Flags, RunOptions, add_config_flags, made_by, option
 from helpers.configs import ModelConfig, TrainConfig
 from helpers.data import token_dataset
 from helpers.errors import (
@@ -138,8 +138,7 @@ def _cli(argv: list[str]) -> int:
     except KeyboardInterrupt:
         print(f"interrupted (Ctrl-C): nothing was saved; {out} is unchanged.", file=sys.stderr)
         return 130
-    # The command that made the weights: --force and --debug change what is written or shown, not the weights.
-    cmd = "python -m helpers.train lm " + " ".join(x for x in argv if x not in ("--force", "--debug"))
+    cmd = made_by("lm", argv)
     if snaps:
         from safetensors.torch import save_file
 
