@@ -80,8 +80,8 @@ RECIPES: dict[str, Recipe] = {
     ),
     "ioi3l": Recipe(
         "ioi",
-        {"n_layers": 3, "n_heads": 4, "d_model": 64, "n_steps": 4000, "lr": 3e-3, "seed": 0, "threads": 2},
-        "12 (to come)",
+        {"n_layers": 3, "n_heads": 4, "d_model": 64, "n_steps": 4000, "lr": 3e-3, "seed": 3, "threads": 2},
+        "12",
     ),
     "grok_paper_p113": Recipe(
         "grokking",
