@@ -1,4 +1,4 @@
-"""How long each language-model checkpoint takes to reproduce: run its recipe, time it, record it in its card.
+"""How long each small checkpoint takes to reproduce: run its recipe, time it, record it in its card.
 
     PYTHONPATH=. python benchmarks/recipe_times.py [--threads 2] [--names attn0l attn1l] [--write-cards]
 
@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-MODELS = ("attn0l", "attn1l", "attn2l", "full2l")
+MODELS = ("attn0l", "attn1l", "attn2l", "full2l", "ioi3l")  # the recipes a notebook loads whole (not the grokking run)
 
 
 def run_recipe(name: str, threads: int, out: Path) -> float:
