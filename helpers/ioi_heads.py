@@ -5,6 +5,7 @@
 - ``head_catalogue``: for every head, where END and S2 attend, its direct logit attribution to
   ``logit[IO] - logit[S]`` (``helpers.dla``, the course's one DLA) and an OV copying score.
 - ``classify_heads`` / ``catalogue_table``: the paper's head classes, under stated thresholds.
+- ``name_ov`` and ``name_classes``: each head's OV circuit on the names; names as class ids 0-39 (for probes).
 - ``load_gpt2_small`` and ``gpt2_ioi_prompts``: the same analysis on GPT-2 small when the hub
   is reachable (one line, and ``None``, when it is not), on the same templates as ``helpers.ioi``.
 """
@@ -122,9 +123,29 @@ def head_catalogue(
     names = (answers if name_tokens is None else torch.as_tensor(name_tokens, device=device)).unique()
     if len(names) < 2:
         raise ConfigError(f"name_tokens must hold at least 2 distinct token ids, got {names.tolist()}.")
-    ov = (model.W_E[names] @ model.OV @ model.W_U[:, names]).AB  # [layer, head, name, name]
+    ov = name_ov(model, names)  # [layer, head, name, name]
     out["copying"] = (ov.argmax(-1) == torch.arange(len(names), device=device)).float().mean(-1)
     return {k: v.detach().float().cpu() for k, v in out.items()}
+
+
+@torch.no_grad()
+def name_ov(
+    model: TransformerBridge, names: Int[Tensor, " n_names"]
+) -> Float[Tensor, "n_layers n_heads n_names n_names"]:
+    """Every head's OV circuit on the names, ``W_E[names] @ W_OV @ W_U[:, names]`` (notebook 12): entry
+    ``[l, h, i, j]`` is what head ``l.h`` attending to name ``i`` adds to name ``j``'s logit (no biases)."""
+    return (model.W_E[names] @ model.OV @ model.W_U[:, names]).AB
+
+
+def name_classes(token_ids: Int[Tensor, " batch"]) -> Int[Tensor, " batch"]:
+    """Each name token's index in ``ioi.NAMES`` (0-39): the class labels of notebook 12's probes."""
+    stoi = ioi.IOIVocab().stoi
+    table = torch.full((len(stoi),), -1, dtype=torch.long)
+    table[[stoi[n] for n in ioi.NAMES]] = torch.arange(len(ioi.NAMES))
+    found = table[token_ids.cpu()]
+    if (found < 0).any():
+        raise ConfigError("name_classes takes name tokens only (dataset.io_token, dataset.s_token): got other words.")
+    return found
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@
 - ``ioi_lm_loss``: next-token cross-entropy on every real token of those rows (PAD ignored).
 - ``train_ioi``: build and train a model in one call, seeded by one number; ``IOIRun`` holds it.
 - ``evaluate_ioi``: accuracy, how often the IO beats S, and the mean logit difference at END.
+- ``ioi_checkpoint``: the committed model (``data/checkpoints/ioi3l``) and its card, in one call.
 
     python -m helpers.train ioi --out data/checkpoints/ioi3l     (the recipe: python -m helpers.train recipe ioi3l)
 
@@ -133,6 +134,26 @@ def train_ioi(
     )
     model.eval()
     return IOIRun(model, history, evaluate_ioi(model, train_set), evaluate_ioi(model, test_set))
+
+
+def ioi_checkpoint(name: str = "ioi3l") -> tuple[TransformerBridge, dict]:
+    """The committed IOI model and its card (notebook 12), from ``data/checkpoints/NAME``.
+
+    Missing, it raises ``MissingDataError`` naming the command that re-makes it
+    (``python -m helpers.train recipe ioi3l``)."""
+    from helpers.checkpoints import checkpoint_exists, checkpoint_name, load_checkpoint
+    from helpers.errors import MissingDataError
+    from helpers.paths import data_dir
+
+    path = data_dir() / "checkpoints" / checkpoint_name(name, "name")
+    if not checkpoint_exists(path):
+        raise MissingDataError(
+            f"No checkpoint {name!r} in {path.parent}. Re-create it with: python -m helpers.train recipe ioi3l "
+            "(about 90 s on 2 CPU cores)."
+        )
+    model, card = load_checkpoint(path)
+    model.eval()
+    return model, card
 
 
 # --- the command line: python -m helpers.train ioi --------------------------------------------

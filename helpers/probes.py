@@ -6,11 +6,13 @@ enough capacity can also learn labels the model never computed. Hence the contro
 
 - ``ProbeConfig``: how to fit (full-batch L-BFGS, L2 weight decay, the train/test split).
 - ``fit_probe``: a ``Probe`` with train and test accuracy, ``predict`` and ``direction``.
+- ``probe_split``: which rows ``fit_probe`` trains on and which it holds out.
 - ``control_labels``: Hewitt & Liang's (2019) control task, each word type a fixed random label;
   ``shuffled_labels``: the labels in a random order (a second control, blind to word types).
 - ``selectivity``: task accuracy minus control accuracy.
 - ``probe_layers``: a task probe and a control probe per layer, one row each.
-- ``steer``: run the model with ``alpha * direction`` added to the residual stream (a causal test).
+- ``steer``: run the model with ``alpha * direction`` added to the residual stream (a causal test);
+  one direction for every row, or one per row.
 """
 
 from __future__ import annotations
@@ -75,6 +77,17 @@ class Probe:
         return w / w.norm()
 
 
+def probe_split(n: int, config: ProbeConfig | None = None) -> tuple[Int[Tensor, " n_train"], Int[Tensor, " n_test"]]:
+    """The rows ``fit_probe`` trains on and the rows it holds out for ``test_acc`` (notebook 12): a
+    permutation seeded by ``config.seed``, its first ``round(test_frac * n)`` rows held out."""
+    config = config or ProbeConfig()
+    n_test = round(config.test_frac * n)
+    if not 0 < n_test < n:
+        raise ConfigError(f"test_frac={config.test_frac} of {n} rows leaves an empty split; use more rows.")
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(config.seed))
+    return order[n_test:], order[:n_test]
+
+
 @no_type_check  # checks its own shapes, raising ShapeError with the fix (tests/shape_checks.py)
 def fit_probe(
     acts: Float[Tensor, "n d"],
@@ -96,12 +109,7 @@ def fit_probe(
         raise ConfigError(f"n_classes={k} but labels go up to {int(labels.max())}; omit n_classes or raise it.")
     if labels.unique().numel() < 2:
         raise ConfigError(f"labels has a single class ({int(labels[0])}); a probe needs at least 2 classes.")
-    n = labels.shape[0]
-    n_test = round(config.test_frac * n)
-    if not 0 < n_test < n:
-        raise ConfigError(f"test_frac={config.test_frac} of {n} rows leaves an empty split; use more rows.")
-    order = torch.randperm(n, generator=torch.Generator().manual_seed(config.seed))
-    test, train = order[:n_test], order[n_test:]
+    train, test = probe_split(labels.shape[0], config)
     x = acts.detach().float()
     labels = labels.to(x.device)
     mean, std = x[train].mean(0), x[train].std(0)
@@ -176,20 +184,25 @@ def steer(
     model: TransformerBridge,
     tokens: Int[Tensor, "batch pos"],
     hook_name: str,
-    direction: Float[Tensor, " d_model"],
+    direction: Float[Tensor, " d_model"] | Float[Tensor, "batch d_model"],
     alpha: float,
     positions: Int[Tensor, " batch"] | None = None,
 ) -> Float[Tensor, "batch pos d_vocab"]:
     """The model's logits with ``alpha * direction`` added at ``hook_name`` (a [batch, pos, d_model] hook).
 
-    ``positions[i]`` is where row i is steered; ``None`` steers every position. Pass a unit
-    direction (``Probe.direction``) so that ``alpha`` is in the residual stream's units.
+    ``direction`` is one ``[d_model]`` vector for every row, or ``[batch, d_model]``, one per row
+    (notebook 12 pushes each row from its own subject's name to another). ``positions[i]`` is where
+    row i is steered; ``None`` steers every position. Pass unit directions (``Probe.direction``)
+    so that ``alpha`` is in the residual stream's units.
     """
     if tokens.dim() != 2:
         raise ShapeError(f"tokens {tuple(tokens.shape)} must be [batch, pos]; add a batch axis with tokens[None].")
-    if direction.shape != (model.cfg.d_model,):
-        raise ShapeError(f"direction {tuple(direction.shape)} must be [d_model] = ({model.cfg.d_model},).")
     batch, n_pos = tokens.shape
+    if direction.shape not in ((model.cfg.d_model,), (batch, model.cfg.d_model)):
+        raise ShapeError(
+            f"direction {tuple(direction.shape)} must be [d_model] = ({model.cfg.d_model},) or [batch, d_model] = "
+            f"({batch}, {model.cfg.d_model})."
+        )
     ok = positions is None or (positions.shape == (batch,) and positions.ge(0).all() and positions.lt(n_pos).all())
     if not ok:
         raise ShapeError(f"positions {positions.tolist()} must be [batch] = ({batch},), each in 0..{n_pos - 1}.")
@@ -197,12 +210,12 @@ def steer(
         raise ConfigError(f"no hook named {hook_name!r}; use e.g. 'blocks.0.hook_resid_pre' (see model.hook_dict).")
 
     def hook(act: Tensor, hook: object) -> Tensor:
-        if act.dim() != 3 or act.shape[-1] != direction.shape[0]:
+        if act.dim() != 3 or act.shape[-1] != direction.shape[-1]:
             raise ShapeError(f"{hook_name} gives {tuple(act.shape)}; steer a residual hook, [batch, pos, d_model].")
         act = act.clone()  # never edit in place: TransformerLens may still hold the activation
-        push = alpha * direction.to(act)
+        push = alpha * direction.to(act)  # [d_model] or [batch, d_model]
         if positions is None:
-            act += push
+            act += push if push.dim() == 1 else push[:, None]
         else:
             act[torch.arange(act.shape[0], device=act.device), positions.to(act.device)] += push
         return act

@@ -296,3 +296,19 @@ def test_catalogue_on_a_tiny_gpt2_shaped_model():
     for k in ("duplicate", "s_inhibition", "name_mover", "to_s1", "copying"):
         assert ((cat[k] >= 0) & (cat[k] <= 1)).all(), f"{k} must lie in [0, 1]"
     assert len(H.catalogue_table(cat)) == 8
+
+
+def test_name_ov_is_the_catalogues_copying_circuit_and_name_classes_index_names():
+    model, d = _ioi_model(), ioi_dataset(IOIConfig(), 8, "train")
+    names = torch.tensor([VOCAB.stoi[n] for n in NAMES])
+    ov = H.name_ov(model, names)
+    assert ov.shape == (2, 4, len(NAMES), len(NAMES))
+    l, h, i, j = 1, 2, 5, 9  # one entry by hand: name i's embedding through head 1.2's OV, read by name j's unembedding
+    by_hand = model.W_E[names[i]] @ model.W_V[l, h] @ model.W_O[l, h] @ model.W_U[:, names[j]]
+    assert torch.allclose(ov[l, h, i, j], by_hand, atol=1e-5)
+    cat = H.head_catalogue(model, d.tokens, H.IOIPositions.of(d), name_tokens=names)
+    assert torch.equal(cat["copying"], (ov.argmax(-1) == torch.arange(len(NAMES))).float().mean(-1))
+    classes = H.name_classes(d.io_token)
+    assert [NAMES[c] for c in classes.tolist()] == [VOCAB.id_to_str(int(t)) for t in d.io_token]
+    with pytest.raises(ConfigError, match="name tokens only"):
+        H.name_classes(d.tokens[:, 0])  # the first word of each row is no name

@@ -11,6 +11,7 @@ from helpers.probes import (
     control_labels,
     fit_probe,
     probe_layers,
+    probe_split,
     selectivity,
     shuffled_labels,
     steer,
@@ -185,3 +186,32 @@ def test_steer_checks_its_inputs(tiny):
     )
     _one_line_error(ConfigError, "hook", steer, model, tokens, "blocks.0.hook_nonsense", u, 1.0)
     _one_line_error(ShapeError, "residual hook", steer, model, tokens, "blocks.0.attn.hook_pattern", u, 1.0)
+
+
+def test_probe_split_is_the_split_fit_probe_scores_on():
+    """Notebook 12's exercise scores a probe on probe_split's held-out rows: they must be fit_probe's own."""
+    x, y, _ = _planted(n=400)
+    cfg = ProbeConfig(n_steps=50, seed=3)
+    train, test = probe_split(len(y), cfg)
+    assert len(test) == round(cfg.test_frac * len(y)) and len(train) + len(test) == len(y)
+    assert not set(train.tolist()) & set(test.tolist()), "no row is in both"
+    probe = fit_probe(x, y, cfg)
+    assert probe.test_acc == pytest.approx(float((probe.predict(x[test]) == y[test]).float().mean()))
+    assert probe.train_acc == pytest.approx(float((probe.predict(x[train]) == y[train]).float().mean()))
+    _one_line_error(ConfigError, "test_frac", probe_split, 2, ProbeConfig(test_frac=0.1))
+
+
+def test_steer_takes_one_direction_per_row(tiny):
+    """A [batch, d_model] direction steers each row by its own vector: the same as steering the rows one by one."""
+    model, tokens = tiny
+    dirs = torch.nn.functional.normalize(torch.randn(3, 16, generator=torch.Generator().manual_seed(1)), dim=-1)
+    pos = torch.tensor([1, 4, 7])
+    together = steer(model, tokens, "blocks.0.hook_resid_pre", dirs, 10.0, positions=pos)
+    for i in range(3):
+        alone = steer(model, tokens[i : i + 1], "blocks.0.hook_resid_pre", dirs[i], 10.0, positions=pos[i : i + 1])
+        assert torch.allclose(together[i], alone[0], atol=1e-5), f"row {i} was steered by another row's direction"
+    everywhere = steer(model, tokens, "blocks.0.hook_resid_pre", dirs, 10.0)
+    assert torch.allclose(
+        everywhere[1], steer(model, tokens[1:2], "blocks.0.hook_resid_pre", dirs[1], 10.0)[0], atol=1e-5
+    )
+    _one_line_error(ShapeError, "batch, d_model", steer, model, tokens, "blocks.0.hook_resid_pre", dirs[:2], 1.0)
