@@ -51,6 +51,18 @@ def test_c1_the_model_solves_ioi_fails(control):
     assert not (float((diff > 0).float().mean()) >= bound("IO_BEATS_S_MIN") and diff.mean() >= bound("LOGIT_DIFF_MIN"))
 
 
+def test_c1_fails_for_the_trained_model_when_the_names_carry_no_answer(control):
+    """12's second control: the *trained* model on ABC sentences (S2 a third name, so nothing says which
+    first-clause name is the subject) must fail the claim the clean sentences pass."""
+    trained, _ = ioi_model.ioi_checkpoint()
+    abc = ioi.abc_corrupt(control["test"], seed=1)  # as the notebook draws them
+    with torch.no_grad():
+        diff = ioi.logit_diff(trained(abc.tokens), abc)
+    io_beats_s = float((diff > 0).float().mean())
+    assert not (io_beats_s >= bound("IO_BEATS_S_MIN") and diff.mean() >= bound("LOGIT_DIFF_MIN")), io_beats_s
+    assert 0.3 < io_beats_s < 0.7, f"ABC sentences should sit near chance, got {io_beats_s:.1%}"
+
+
 def test_c2_s_suppression_heads_fail(control):
     """12: 'a head attends END -> S2 with >= S2_ATTENTION; each such head has DLA >= S2_DLA_MIN, copies negatively'."""
     cat, ranked = control["cat"], control["ranked"]

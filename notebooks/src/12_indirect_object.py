@@ -69,9 +69,9 @@ print(f"device: {device}")
 # %% [markdown]
 # ## 1. The task, the split and the metric
 #
-# *Objectives: read the sentences in both orders; check that no held-out sentence's names and
+# **Objectives:** read the sentences in both orders; check that no held-out sentence's names and
 # template were ever trained on; write the metric; check that the model solves held-out sentences
-# and that two controls do not.*
+# and that two controls do not.
 #
 # `helpers.ioi` writes each template in ABBA order ("When [A] and [B] ..., [B] gave ... to", A the
 # IO) and swaps the first clause's names for BABA. Unordered name pairs and templates are split
@@ -181,8 +181,8 @@ checks.claim(
 # %% [markdown]
 # ## 2. Which heads write the answer: direct logit attribution
 #
-# *Objectives: split the logit difference at END into one term per head; find the heads that
-# attend to S2 and push the answer; read their OV circuits.*
+# **Objectives:** split the logit difference at END into one term per head; find the heads that
+# attend to S2 and push the answer; read their OV circuits.
 #
 # No MLPs and no LayerNorm: the residual stream at END is the embeddings plus every head's output
 # `z @ W_O` plus biases, and the unembedding is linear. So each head's share of
@@ -274,8 +274,8 @@ checks.claim(
 #
 # ## 3. Attention patterns and a catalogue of heads
 #
-# *Objectives: read each head's attention at the positions the task cares about; score its OV
-# copying; classify heads with the paper's rules; report the class that did not form.*
+# **Objectives:** read each head's attention at the positions the task cares about; score its OV
+# copying; classify heads with the paper's rules; report the class that did not form.
 #
 # ### Exercise 3 — attention from one position to another
 #
@@ -439,8 +439,8 @@ print(f"heads on this checkpoint that attend from END to the IO over S1 (by >= {
 #
 # ## 4. Ablation: necessary heads are not the circuit
 #
-# *Objectives: mean-ablate sets of heads; compare the S-suppression heads with random sets of the
-# same size; see what ablation can and cannot tell apart.*
+# **Objectives:** mean-ablate sets of heads; compare the S-suppression heads with random sets of the
+# same size; see what ablation can and cannot tell apart.
 #
 # **Mean ablation** (notebook 09) replaces a head's output, at every position, by its mean over the
 # rows: the head still adds its typical output but no longer reacts to the sentence. We patch the
@@ -523,9 +523,9 @@ checks.claim(
 #
 # ## 5. Path patching: where does "S2 is the subject" go?
 #
-# *Objectives: corrupt the S-suppression heads' output on one path at a time (direct to the
+# **Objectives:** corrupt the S-suppression heads' output on one path at a time (direct to the
 # logits, or into later heads' queries, keys or values) and measure the share of the effect each
-# path carries.*
+# path carries.
 #
 # The corruption is Wang et al.'s ABC: S2 replaced by a third name. The clean and corrupted
 # sentences differ only at S2, so only heads that read S2, directly or through another head, can
@@ -579,9 +579,9 @@ checks.claim(
 #
 # ## 6. Linear probes, and the controls that keep them honest
 #
-# *Objectives: train logistic-regression probes on the residual stream at END for "which name is
+# **Objectives:** train logistic-regression probes on the residual stream at END for "which name is
 # S" and "which name is the IO"; compare with three controls; read what a probe can and cannot
-# tell you.*
+# tell you.
 #
 # A **linear probe** (Alain & Bengio 2016) is a logistic regression from one layer's activations
 # to a label. High held-out accuracy says the label is *linearly decodable* there, not that the
@@ -712,8 +712,8 @@ for w, o, c in zip(where, order_acc, order_ctrl):
 #
 # ## 7. Steering along probe directions
 #
-# *Objectives: turn probes into directions in the residual stream; push each sentence along them
-# and measure what the model's answer does; compare with random directions of the same length.*
+# **Objectives:** turn probes into directions in the residual stream; push each sentence along them
+# and measure what the model's answer does; compare with random directions of the same length.
 #
 # A probe shows what is decodable; an intervention shows what is *used*, and *as what*. We steer
 # at END, at the point where the S probe reads best (printed below), with `probes.steer`, on fresh
@@ -831,8 +831,8 @@ checks.claim(
 #
 # ## 8. Optional: the same catalogue on GPT-2 small
 #
-# *Objectives: run this notebook's head catalogue on GPT-2 small, with the same templates, when the
-# Hugging Face hub is reachable (on Colab, say).*
+# **Objectives:** run this notebook's head catalogue on GPT-2 small, with the same templates, when the
+# Hugging Face hub is reachable (on Colab, say).
 #
 # `ioi_heads.load_gpt2_small()` returns `None` with one line when the hub is not reachable (as when
 # this notebook was executed for the course), and the cell below then does nothing. No claim
