@@ -6,6 +6,7 @@ there instead, faster, with the same claims.
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import warnings
@@ -62,6 +63,10 @@ def setup_notebook(seed: int = 0) -> torch.device:
 
     images = os.environ.get(FIGURE_IMAGES_ENV, "") not in ("", "0")
     pio.renderers.default = "colab" if in_colab() else "plotly_mimetype+png" if images else "plotly_mimetype"
+    if images:  # under load the Chrome behind kaleido sends a message its reader cannot parse; it logs a
+        # traceback ("JSONError decoding message. Ignoring") and carries on, and the traceback would be
+        # stored in the notebook as stderr (nbval and tools/nb.py check reject that)
+        logging.getLogger("choreographer").setLevel(logging.CRITICAL)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     warnings.filterwarnings("ignore", category=FutureWarning)
     warnings.filterwarnings("ignore", message=".*TypedStorage is deprecated.*")

@@ -162,8 +162,8 @@ for k, (m, d) in runs.items():
 # before, but the model now has no reason to prefer either. Both controls should sit near 50%.
 
 # %%
-IO_BEATS_S_MIN = 0.85  # provisional: seeds 0-3 of the recipe measured 88-100% on these rows
-LOGIT_DIFF_MIN = 3.0  # provisional: seeds 0-3 measured 8.8-10.5 (the untrained model: 0.0)
+IO_BEATS_S_MIN = 0.85  # seeds 0-3 of the recipe measured 88-100% on these rows
+LOGIT_DIFF_MIN = 3.0  # seeds 0-3 measured 8.8-10.5 (the untrained model: 0.0)
 CHANCE = (0.3, 0.7)  # a control "at chance": IO beats S on 30-70% of the rows (seeds 0-3: 48-53%)
 checks.claim(
     f"the trained model solves held-out IOI: IO beats S on >= {IO_BEATS_S_MIN:.0%} of the rows, mean logit diff "
@@ -240,8 +240,8 @@ plots.imshow(dla, x=[f"H{h}" for h in range(n_heads)], y=[f"L{layer}" for layer 
 # find S and suppress it.
 
 # %%
-S2_ATTENTION = 0.5  # an "S-suppression head" attends from END to S2 with at least this probability (provisional)
-S2_DLA_MIN = 1.0  # provisional: the S2 heads of seeds 0-3 measured DLA +1.1 to +4.6
+S2_ATTENTION = 0.5  # an "S-suppression head" attends from END to S2 with at least this (seeds 0-3: 0.62-0.95)
+S2_DLA_MIN = 1.0  # the S2 heads of seeds 0-3 measured DLA +1.1 to +4.6
 COPYING_MAX = 0.1  # ranks the name it reads first for at most 10% of names (chance 1/40; seeds 0-3: 0.00)
 BELOW_MEAN_MIN = (
     0.75  # ... and below its row's mean for at least 75% of names (about 50% by chance; seeds 0-3: 90-100%)
@@ -501,8 +501,8 @@ plots.imshow(single, x=[f"H{h}" for h in range(n_heads)], y=[f"L{layer}" for lay
              title="drop of the mean logit diff when one head is mean-ablated")  # fmt: skip
 
 # %%
-ABLATION_SHARE_MIN = 0.5  # provisional: the S-suppression heads remove at least half of it (seeds 0-3: 77-108%)
-RANDOM_RATIO = 1.5  # provisional: ... >= 1.5x the median random set of the same size (seeds 0-3: 1.7, 3.4, 6.5, 27)
+ABLATION_SHARE_MIN = 0.5  # the S-suppression heads remove at least half of it (seeds 0-3: 77-108%)
+RANDOM_RATIO = 1.5  # ... >= 1.5x the median random set of the same size (seeds 0-3: 1.7, 3.4, 6.5, 27)
 checks.claim(
     f"the S-suppression heads are necessary: mean-ablating them removes >= {ABLATION_SHARE_MIN:.0%} of the >= "
     f"{LOGIT_DIFF_MIN} logit difference, >= {RANDOM_RATIO}x the median of 20 random sets of as many other heads",
@@ -560,7 +560,7 @@ plots.bar(list(share.values()), x=list(share), title="share of the ABC effect ca
           yaxis="fraction of the clean - ABC gap")  # fmt: skip
 
 # %%
-PATH_SHARE_MIN = 0.5  # provisional (seeds 0-3: 79%, 107%, 101%, 102%)
+PATH_SHARE_MIN = 0.5  # seeds 0-3: 79%, 107%, 101%, 102%
 checks.claim(
     f"the S-suppression heads carry the ABC effect: cutting all their edges loses >= {PATH_SHARE_MIN:.0%} of the >= "
     f"{LOGIT_DIFF_MIN} clean - ABC gap",
@@ -668,8 +668,8 @@ plots.line(columns, x=where, title="probes at END: held-out accuracy (chance 1/4
 
 # %%
 CHANCE_PROBE_MAX = 0.10  # before layer 0 (chance 0.025)
-IO_PROBE_MIN = 0.80  # provisional: after the last layer, trained model (seeds 0-3: 0.89-1.00)
-UNTRAINED_IO_MAX = 0.30  # provisional: after the last layer, untrained model (seeds 0-3's controls: 0.09-0.14)
+IO_PROBE_MIN = 0.80  # after the last layer, trained model (seeds 0-3: 0.89-1.00)
+UNTRAINED_IO_MAX = 0.30  # after the last layer, untrained model (seeds 0-3's controls: 0.09-0.14)
 SELECTIVITY_MIN = 0.3  # task minus shuffled-label control (seeds 0-3: 0.88-0.97)
 io_selectivity = probes.selectivity(columns["IO"][-1], columns["IO, shuffled labels"][-1])
 checks.claim(
@@ -788,12 +788,8 @@ plots.line({k: [float(x.mean()) for x in v] for k, v in curves.items()}, x=fract
            xaxis="alpha / mean residual norm", yaxis="mean logit diff")  # fmt: skip
 
 # %%
-STEER_RATIO = (
-    3.0  # provisional: a used direction moves the logit diff >= 3x more than any random one (seeds 0-3: 9-97x)
-)
-FLIP_MIN = (
-    0.5  # provisional: ... and the IO probe's direction makes S beat the IO on half the rows (seeds 0-3: 97-100%)
-)
+STEER_RATIO = 3.0  # a used direction moves the logit diff >= 3x more than any random one (seeds 0-3: 9-97x)
+FLIP_MIN = 0.5  # ... and the IO probe's direction makes S beat the IO on half the rows (seeds 0-3: 97-100%)
 change = {k: float(v[-1].mean() - v[0].mean()) for k, v in curves.items()}  # at alpha = the mean norm
 flips = {k: float((v[-1] < 0).float().mean()) for k, v in curves.items()}  # rows where S now beats the IO
 random_change = max(abs(v) for k, v in change.items() if k.startswith("random"))
