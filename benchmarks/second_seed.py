@@ -76,8 +76,6 @@ GROUPS = {
         end="<!-- ioi:table:end -->",
     ),
 }
-MODELS = GROUPS["lm"].models
-NOTEBOOKS = GROUPS["lm"].notebooks
 CLAIM = re.compile(r"^([✔✘]) (.*?)(?:  \((.*)\))?$")
 Claims = dict[str, list[tuple[bool, str, str]]]  # notebook -> [(holds, statement, evidence)]
 

@@ -249,6 +249,25 @@ def load_checkpoint(
     return model, card
 
 
+def committed_path(name: str) -> Path:
+    """Where the committed checkpoint ``name`` lives: ``data/checkpoints/NAME`` (without suffix)."""
+    from helpers.paths import data_dir
+
+    return data_dir() / "checkpoints" / checkpoint_name(name, "name")
+
+
+def committed_checkpoint(name: str) -> tuple[TransformerBridge, dict[str, Any]]:
+    """A committed checkpoint by name (``"attn2l"``, ``"ioi3l"``) and its card; missing, a
+    ``MissingDataError`` naming the recipe that re-makes it (``helpers.recipes``)."""
+    path = committed_path(name)
+    if not checkpoint_exists(path):
+        raise MissingDataError(
+            f"No checkpoint {name!r} in {path.parent}. Re-create it with: python -m helpers.train recipe {name} "
+            "(Documentation/checkpoints.md lists every recipe with its time)."
+        )
+    return load_checkpoint(path)
+
+
 def model_summary(card: dict[str, Any]) -> str:
     """``2L d_model=128 heads=4 attn-only``: a card's model in one phrase."""
     c = card["model_config"]

@@ -137,23 +137,14 @@ def train_ioi(
 
 
 def ioi_checkpoint(name: str = "ioi3l") -> tuple[TransformerBridge, dict]:
-    """The committed IOI model and its card (notebook 12), from ``data/checkpoints/NAME``.
+    """The committed IOI model and its card (notebook 12), from ``data/checkpoints/NAME``, in eval mode.
 
     Missing, it raises ``MissingDataError`` naming the command that re-makes it
     (``python -m helpers.train recipe ioi3l``)."""
-    from helpers.checkpoints import checkpoint_exists, checkpoint_name, load_checkpoint
-    from helpers.errors import MissingDataError
-    from helpers.paths import data_dir
+    from helpers.checkpoints import committed_checkpoint
 
-    path = data_dir() / "checkpoints" / checkpoint_name(name, "name")
-    if not checkpoint_exists(path):
-        raise MissingDataError(
-            f"No checkpoint {name!r} in {path.parent}. Re-create it with: python -m helpers.train recipe ioi3l "
-            "(about 90 s on 2 CPU cores)."
-        )
-    model, card = load_checkpoint(path)
-    model.eval()
-    return model, card
+    model, card = committed_checkpoint(name)
+    return model.eval(), card
 
 
 # --- the command line: python -m helpers.train ioi --------------------------------------------

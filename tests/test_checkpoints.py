@@ -126,3 +126,13 @@ def test_committed_cards_still_load():
 
     _, card = load_checkpoint(data_dir() / "checkpoints" / "attn1l")
     assert card["model_config"]["n_layers"] == 1
+
+
+def test_a_missing_committed_checkpoint_names_its_recipe(tmp_path, monkeypatch):
+    """lm_checkpoint and ioi_checkpoint share helpers.checkpoints.committed_checkpoint: one message, the recipe."""
+    from helpers import ioi_model, lm
+
+    monkeypatch.setenv("COURSE_DATA", str(tmp_path))
+    for load, name in ((lm.lm_checkpoint, "full2l"), (ioi_model.ioi_checkpoint, "ioi3l")):
+        with pytest.raises(MissingDataError, match=rf"python -m helpers.train recipe {name}\b"):
+            load(name)

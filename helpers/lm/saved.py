@@ -6,11 +6,7 @@ from pathlib import Path
 
 from transformer_lens.model_bridge import TransformerBridge
 
-from helpers.checkpoints import (
-    checkpoint_exists,
-    checkpoint_name,
-    load_checkpoint,
-)  # fmt: skip
+from helpers.checkpoints import committed_checkpoint, committed_path
 from helpers.errors import (
     CheckpointError,
     MissingDataError,
@@ -65,15 +61,9 @@ def lm_snapshots(name: str) -> list[tuple[int, TransformerBridge]]:
 
 
 def checkpoint_path(name: str) -> Path:
-    return data_dir() / "checkpoints" / checkpoint_name(name, "name")
+    return committed_path(name)
 
 
 def lm_checkpoint(name: str) -> tuple[TransformerBridge, dict]:
     """Load a committed language-model checkpoint by name (e.g. ``"attn2l"``), with its card."""
-    path = checkpoint_path(name)
-    if not checkpoint_exists(path):
-        raise MissingDataError(
-            f"No checkpoint {name!r} in {path.parent}. Re-create it with the command in "
-            "Documentation/checkpoints.md (python -m helpers.train lm ...)."
-        )
-    return load_checkpoint(path)
+    return committed_checkpoint(name)
