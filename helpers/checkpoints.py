@@ -29,6 +29,7 @@ from transformer_lens.model_bridge import TransformerBridge
 from helpers.configs import ModelConfig, TrainConfig
 from helpers.errors import CheckpointError, ConfigError, MissingDataError, OutputExistsError
 from helpers.models import build_model, config_of
+from helpers.paths import data_dir, writable_dir
 
 CARD_FORMAT = "mechinterp-course-checkpoint/1"
 SUFFIXES = (".safetensors", ".json")
@@ -93,8 +94,6 @@ def refuse_overwrite(path: str | Path, force: bool, what: str = "checkpoint") ->
 def check_output(path: Path, force: bool, flag: str = "--out") -> None:
     """Before any training: ``path`` (a checkpoint without suffix) has a valid name, its folder is
     writable, and it holds no checkpoint unless ``force``; each failure is one line naming ``flag``."""
-    from helpers.paths import writable_dir
-
     checkpoint_name(path.name, flag)
     writable_dir(path.parent, flag)
     refuse_overwrite(path, force)
@@ -249,17 +248,10 @@ def load_checkpoint(
     return model, card
 
 
-def committed_path(name: str) -> Path:
-    """Where the committed checkpoint ``name`` lives: ``data/checkpoints/NAME`` (without suffix)."""
-    from helpers.paths import data_dir
-
-    return data_dir() / "checkpoints" / checkpoint_name(name, "name")
-
-
 def committed_checkpoint(name: str) -> tuple[TransformerBridge, dict[str, Any]]:
-    """A committed checkpoint by name (``"attn2l"``, ``"ioi3l"``) and its card; missing, a
-    ``MissingDataError`` naming the recipe that re-makes it (``helpers.recipes``)."""
-    path = committed_path(name)
+    """A committed checkpoint by name (``"attn2l"``, ``"ioi3l"``: ``data/checkpoints/NAME``) and its
+    card; missing, a ``MissingDataError`` naming the recipe that re-makes it (``helpers.recipes``)."""
+    path = data_dir() / "checkpoints" / checkpoint_name(name, "name")
     if not checkpoint_exists(path):
         raise MissingDataError(
             f"No checkpoint {name!r} in {path.parent}. Re-create it with: python -m helpers.train recipe {name} "
@@ -307,7 +299,6 @@ def describe(folder: str | Path) -> str:
 def main(argv: list[str] | None = None) -> int:
     """``python -m helpers.checkpoints [folder]``: list the checkpoints and the commands that made them."""
     from helpers.errors import ArgumentParser, run_cli
-    from helpers.paths import data_dir
 
     def _main(args: list[str]) -> int:
         ap = ArgumentParser(prog="python -m helpers.checkpoints", description=main.__doc__)

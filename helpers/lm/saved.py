@@ -6,7 +6,7 @@ from pathlib import Path
 
 from transformer_lens.model_bridge import TransformerBridge
 
-from helpers.checkpoints import committed_checkpoint, committed_path
+from helpers.checkpoints import checkpoint_name, committed_checkpoint
 from helpers.errors import (
     CheckpointError,
     MissingDataError,
@@ -61,7 +61,7 @@ def lm_snapshots(name: str) -> list[tuple[int, TransformerBridge]]:
 
 
 def checkpoint_path(name: str) -> Path:
-    return committed_path(name)
+    return data_dir() / "checkpoints" / checkpoint_name(name, "name")
 
 
 def lm_checkpoint(name: str) -> tuple[TransformerBridge, dict]:
